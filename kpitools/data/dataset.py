@@ -1,0 +1,112 @@
+"""`Dataset`: the validated, typed tables that every KPI works on."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .problems import Problem
+from .schema import TABLES
+
+
+@dataclass
+class Dataset:
+    """Typed canonical tables (see data-model.md) plus what the config says about them.
+
+    Dates are datetime64[ns], money float64, dimensions category, ids string.
+    Only `deals` is required; other tables switch on the KPIs that need them.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    name: str = "dataset"
+    currency: str = "USD"
+    fiscal_year_start: int = 1  # month the fiscal year starts in
+    stage_probabilities: dict[str, float] = field(default_factory=dict)
+    source: Path | None = None  # config file or directory it was loaded from
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        # Attribute access for tables (ds.deals); only called when normal lookup fails.
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        if name in TABLES:
+            raise AttributeError(f"this dataset has no {name} table")
+        raise AttributeError(name)
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        """True when the table is present (and, if given, the column has at least one value)."""
+        df = self.tables.get(table)
+        if df is None:
+            return False
+        if column is None:
+            return True
+        return column in df.columns and bool(df[column].notna().any())
+
+    def missing(self, needs: list[str]) -> list[str]:
+        """The subset of `needs` ("table" or "table.column") this dataset lacks."""
+        out = []
+        for need in needs:
+            table, _, column = need.partition(".")
+            if not self.has(table, column or None):
+                out.append(need)
+        return out
+
+    def filter(self, **where: Any) -> "Dataset":
+        """Keep only rows whose dimension equals the value (or is in the list) in every
+        table that has that column; e.g. ds.filter(region="EMEA", product=["A", "B"]).
+        Empty values ("" or None) mean all."""
+        where = {k: v for k, v in where.items() if v not in (None, "", [], ())}
+        if not where:
+            return self
+        tables = {}
+        for name, df in self.tables.items():
+            mask = None
+            for column, value in where.items():
+                if column not in df.columns:
+                    continue
+                values = list(value) if isinstance(value, (list, tuple, set)) else [value]
+                m = df[column].isin(values)
+                mask = m if mask is None else mask & m
+            tables[name] = df if mask is None else df[mask.fillna(False).to_numpy()]
+        return replace(self, tables=tables)
+
+    @property
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last event date over every table (data freshness)."""
+        lows, highs = [], []
+        for name, df in self.tables.items():
+            for col in TABLES[name].columns:
+                if col.kind in ("date", "month") and col.name in df.columns:
+                    s = df[col.name]
+                    if s.notna().any():
+                        lows.append(s.min())
+                        highs.append(s.max())
+        if not lows:
+            return None
+        return min(lows), max(highs)
+
+    def values(self, column: str) -> list[str]:
+        """Sorted distinct values of a dimension over every table that has it."""
+        seen: set[str] = set()
+        for df in self.tables.values():
+            if column in df.columns:
+                seen.update(str(v) for v in df[column].dropna().unique())
+        return sorted(seen)
+
+    def summary(self) -> dict[str, Any]:
+        """What loaded: rows per table, date range, regions, reps, currency."""
+        dr = self.date_range
+        return {
+            "name": self.name,
+            "currency": self.currency,
+            "rows": {name: len(df) for name, df in self.tables.items()},
+            "from": dr[0].date().isoformat() if dr else None,
+            "to": dr[1].date().isoformat() if dr else None,
+            "regions": self.values("region"),
+            "teams": len(self.values("team")),
+            "reps": len(self.values("rep")),
+            "products": len(self.values("product")),
+        }
