@@ -1,0 +1,14 @@
+"""The KPI library: one module per family, every KPI registered in REGISTRY.
+
+Each KPI is also a plain function here, e.g. `kpitools.kpis.win_rate(ds, freq="Q", by=["region"])`.
+"""
+from . import activity, customers, funnel, growth, pipeline, recurring, reps, targets  # noqa: F401  (registers)
+from .registry import REGISTRY, KPI, Benchmark, Option, kpi
+
+__all__ = ["REGISTRY", "KPI", "Benchmark", "Option", "kpi"]
+
+# Expose every registered KPI function at package level.
+for _id, _kpi in REGISTRY.items():
+    globals()[_kpi.function.__name__] = _kpi.function
+    __all__.append(_kpi.function.__name__)
+del _id, _kpi

@@ -1,0 +1,115 @@
+"""The KPI registry: one `KPI` definition per catalogue id.
+
+Each family module registers its functions with the `@kpi(...)` decorator.
+A KPI function is pure: `fn(ds, freq="M", by=(), **options) -> DataFrame` with
+columns `period, *by, value` (plus `note`, a reason wherever value is NaN, and
+for table KPIs `measure` and the KPI's own `dimensions`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+import math
+
+Unit = Literal["money", "count", "ratio", "days", "months", "minutes", "score", "money_per_day", "table"]
+Direction = Literal["higher", "lower", "neutral"]
+Kind = Literal["flow", "snapshot", "table"]
+
+
+@dataclass(frozen=True)
+class Option:
+    default: Any
+    choices: tuple[Any, ...] | None = None  # None: any value of the default's type
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A rule of thumb from the seed articles. `low`/`high` bound the good range."""
+
+    text: str
+    low: float | None = None
+    high: float | None = None
+
+    def contains(self, value: float) -> bool | None:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if self.low is not None and value < self.low:
+            return False
+        if self.high is not None and value > self.high:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class KPI:
+    id: str
+    name: str
+    unit: Unit
+    direction: Direction
+    needs: tuple[str, ...]  # "table" or "table.column"; the first table is the one grouped by
+    formula: str
+    family: str
+    function: Callable[..., Any] = field(repr=False, compare=False)
+    kind: Kind = "flow"
+    options: dict[str, Option] = field(default_factory=dict)
+    benchmark: Benchmark | None = None
+    additive: bool = False  # values of groups add up to the total
+    dimensions: tuple[str, ...] = ()  # table KPIs: the columns they add (e.g. product)
+    source: str = ""  # where the definition comes from
+
+    @property
+    def tables(self) -> list[str]:
+        return list(dict.fromkeys(n.split(".")[0] for n in self.needs))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "family": self.family,
+            "unit": self.unit,
+            "direction": self.direction,
+            "kind": self.kind,
+            "needs": list(self.needs),
+            "formula": self.formula,
+            "options": {k: {"default": o.default, "choices": list(o.choices) if o.choices else None, "help": o.help}
+                        for k, o in self.options.items()},
+            "benchmark": self.benchmark.text if self.benchmark else None,
+            "source": self.source,
+        }
+
+
+REGISTRY: dict[str, KPI] = {}
+
+
+def kpi(
+    id: str,
+    *,
+    name: str,
+    unit: Unit,
+    direction: Direction,
+    needs: tuple[str, ...] | list[str],
+    family: str,
+    kind: Kind = "flow",
+    options: dict[str, Option] | None = None,
+    benchmark: Benchmark | None = None,
+    additive: bool = False,
+    dimensions: tuple[str, ...] = (),
+    source: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a KPI function; its docstring's first paragraph is the formula text."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if id in REGISTRY:
+            raise ValueError(f"KPI {id!r} registered twice")
+        doc = (fn.__doc__ or "").strip().split("\n\n")[0]
+        REGISTRY[id] = KPI(
+            id=id, name=name, unit=unit, direction=direction, needs=tuple(needs), formula=" ".join(doc.split()),
+            family=family, function=fn, kind=kind, options=dict(options or {}), benchmark=benchmark,
+            additive=additive, dimensions=tuple(dimensions), source=source,
+        )
+        fn.kpi_id = id  # type: ignore[attr-defined]
+        return fn
+
+    return register
