@@ -1,0 +1,136 @@
+"""`load(config_or_dir)`: read, map, parse and validate every table of a dataset."""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pandas as pd
+
+from .config import CONFIG_NAMES, READABLE, DatasetConfig, TableConfig, read_config
+from .dataset import Dataset
+from .parse import lines, map_columns, parse_table
+from .problems import DataError, Problem
+from .readers import read_source
+from .schema import TABLES
+from .types import to_canonical
+from .validate import check_links, check_table
+
+TARGET_PERIOD = r"^\d{4}(-\d{1,2}|-?[Qq][1-4])?$"
+
+
+def resolve(config_or_dir: str | Path) -> tuple[DatasetConfig, Path, str]:
+    """The config to use and the folder its paths are relative to.
+
+    A directory holding dataset.yml uses it; a directory of canonical-named files
+    (deals.csv, leads.parquet, ...) gets a config made up on the spot.
+    """
+    path = Path(config_or_dir).expanduser()
+    if path.is_dir():
+        for name in CONFIG_NAMES:
+            if (path / name).is_file():
+                return read_config(path / name), path, str(path / name)
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in READABLE and not p.name.startswith("."))
+        tables: dict[str, TableConfig] = {}
+        problems = []
+        for f in files:
+            if f.stem in TABLES and f.stem not in tables:
+                tables[f.stem] = TableConfig(path=f.name)
+            else:
+                close = difflib.get_close_matches(f.stem, TABLES, n=1)
+                problems.append(Problem(f"{f.name} is not named after a canonical table", file=str(f),
+                                        hint=(f"rename it to {close[0]}{f.suffix}? " if close else "")
+                                        + "or write a dataset.yml that maps it"))
+        if not tables and not problems:
+            problems.append(Problem("no dataset.yml and no table files (deals.csv, ...) in this folder",
+                                    file=str(path), hint="run `kpitools sample DIR` to see the expected layout"))
+        if problems:
+            raise DataError(problems)
+        return DatasetConfig(name=path.name, tables=tables), path, str(path)
+    if not path.exists():
+        raise DataError([Problem("no such file or folder", file=str(path),
+                                 hint="give a dataset.yml or a folder of table files")])
+    if path.suffix.lower() not in (".yml", ".yaml"):
+        raise DataError([Problem("not a dataset config", file=str(path),
+                                 hint="give a dataset.yml (YAML) or the folder holding the table files")])
+    return read_config(path), path.parent, str(path)
+
+
+def load(config_or_dir: str | Path, *, validate: bool = True) -> Dataset:
+    """Load a dataset; raises DataError listing every problem found.
+
+    `validate=False` skips the rule checks (types are still parsed): for data
+    already validated, such as a prepared copy.
+    """
+    config, base, source = resolve(config_or_dir)
+    if "deals" not in config.tables:
+        raise DataError([Problem("the config has no deals table", file=source,
+                                 hint="add tables: {deals: {path: ...}}: every KPI starts from deals")])
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    where: dict[str, str] = {}
+    first_lines: dict[str, int] = {}
+    for name, cfg in config.tables.items():
+        try:
+            raw, first_line, display = read_source(name, cfg, base)
+        except DataError as e:
+            problems.extend(e.problems)
+            continue
+        where[name], first_lines[name] = display, first_line
+        mapped, found = map_columns(name, raw, cfg, display)
+        problems.extend(found)
+        parsed, found, unparsed = parse_table(name, mapped, cfg, display, first_line)
+        problems.extend(found)
+        if validate:
+            problems.extend(_check_extra(name, parsed, display, first_line))
+            problems.extend(check_table(name, parsed, display, first_line, unparsed))
+        tables[name] = parsed
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DataError(problems)
+    if validate:
+        problems.extend(check_links(tables, where, first_lines))
+    typed = {name: to_canonical(name, df).reset_index(drop=True) for name, df in tables.items()}
+    if "customers" not in typed:
+        derived = derive_customers(typed)
+        if derived is not None:
+            typed["customers"] = derived
+    return Dataset(tables=typed, name=config.name, currency=config.currency,
+                   fiscal_year_start=config.fiscal_year_start,
+                   stage_probabilities=dict(config.stage_probabilities),
+                   source=Path(source), warnings=[p for p in problems if p.severity == "warning"])
+
+
+def _check_extra(name: str, df: pd.DataFrame, where: str, first_line: int) -> list[Problem]:
+    """Rules the pandera schema cannot express generically."""
+    problems = []
+    if name == "targets" and "period" in df.columns:
+        bad = df["period"].notna() & ~df["period"].astype("string").str.match(TARGET_PERIOD).fillna(False)
+        if bad.any():
+            rows = bad[bad].index
+            problems.append(Problem("target period not understood", file=where, table=name, column="period",
+                                    rows=lines(rows, first_line), count=len(rows),
+                                    values=tuple(dict.fromkeys(df.loc[rows[:5], "period"].astype(str))),
+                                    hint="write months as 2024-03, quarters as 2024Q1, years as 2024"))
+    return problems
+
+
+def derive_customers(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """customers from won deals (first close) and subscriptions (first paying month)."""
+    parts = []
+    deals = tables["deals"]
+    if "customer_id" in deals.columns:
+        won = deals[deals["status"].eq("won") & deals["customer_id"].notna()]
+        cols = [c for c in ("region", "channel") if c in won.columns]
+        first = won.sort_values("closed_at").drop_duplicates("customer_id")
+        parts.append(first[["customer_id", "closed_at", *cols]].rename(columns={"closed_at": "acquired_at"}))
+    subs = tables.get("subscriptions")
+    if subs is not None:
+        paying = subs[subs["mrr"] > 0].sort_values("month").drop_duplicates("customer_id")
+        cols = [c for c in ("region", "segment") if c in paying.columns]
+        parts.append(paying[["customer_id", "month", *cols]].rename(columns={"month": "acquired_at"}))
+    if not parts:
+        return None
+    both = pd.concat([p.astype({c: "object" for c in p.columns if c != "acquired_at"}) for p in parts],
+                     ignore_index=True)
+    both = both.sort_values("acquired_at").groupby("customer_id", sort=False).first().reset_index()
+    return to_canonical("customers", both)
