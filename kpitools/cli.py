@@ -36,7 +36,7 @@ def fail(problems: list[Problem] | str) -> None:
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         typer.echo(str(p), err=True)
-    typer.echo(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s): nothing was written.", err=True)
+    typer.echo(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s); nothing was written.", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 

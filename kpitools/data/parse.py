@@ -30,6 +30,7 @@ def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str) -> 
     problems: list[Problem] = []
     found = list(raw.columns)
     out: dict[str, pd.Series] = {}
+    reported: set[str] = set()
     for canonical, source in cfg.columns.items():
         if canonical not in spec.names:
             problems.append(Problem(f"{canonical!r} is not a column of the {table} table", file=where, table=table,
@@ -38,6 +39,7 @@ def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str) -> 
             problems.append(Problem(f"the mapping {canonical}: {source!r} names a column the file does not have",
                                     file=where, table=table, column=canonical,
                                     hint=f"columns found: {', '.join(map(repr, found))}"))
+            reported.add(canonical)
         else:
             out[canonical] = raw[source]
     for name in spec.names:  # columns already named canonically need no mapping
@@ -52,7 +54,7 @@ def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str) -> 
         else:  # an existing column: the default fills its blanks
             out[canonical] = out[canonical].where(out[canonical].notna(), value)
     for name in spec.required:
-        if name not in out:
+        if name not in out and name not in reported:
             problems.append(Problem(f"required column {name!r} is missing", file=where, table=table, column=name,
                                     hint=f"map it with `columns: {{{name}: <your column>}}` or give "
                                          f"`defaults: {{{name}: ...}}`; columns found: {', '.join(map(repr, found))}"))

@@ -52,7 +52,8 @@ def read_parquet(path: Path, opts: ReadOptions) -> tuple[pd.DataFrame, int]:
 
 @reader(".xlsx", ".xlsm", ".xls")
 def read_excel(path: Path, opts: ReadOptions) -> tuple[pd.DataFrame, int]:
-    df = pd.read_excel(path, sheet_name=opts.sheet, header=opts.header, skiprows=opts.skiprows or None)
+    df = pd.read_excel(path, sheet_name=opts.sheet, header=opts.header, skiprows=opts.skiprows or None,
+                       keep_default_na=False, na_values=[""])  # "n/a" is a value to report, not a blank
     return df, opts.skiprows + opts.header + 2
 
 

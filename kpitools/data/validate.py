@@ -56,11 +56,18 @@ def schema_for(table: str, columns: tuple[str, ...]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, checks=rules, name=table)
 
 
+def _guess(value: str, allowed: list[str]) -> str:
+    """The allowed value a source value most likely means ('Closed Won' -> won), else a placeholder."""
+    words = value.lower().replace("-", " ").replace("_", " ").split()
+    hits = [a for a in allowed if a in words or a.replace("_", " ") in value.lower()]
+    return hits[0] if len(hits) == 1 else "<" + "|".join(allowed) + ">"
+
+
 def _fix(table: str, column: str, check: str, values: tuple[str, ...]) -> tuple[str, str]:
     """What went wrong and how to fix it, for a pandera check name."""
     if check.startswith("allowed:"):
         allowed = check.split(":", 1)[1].split(",")
-        example = ", ".join(f"{v!r}: {allowed[0]}" for v in values[:2])
+        example = ", ".join(f"{v!r}: {_guess(v, allowed)}" for v in values[:2])
         return (f"values outside the allowed set ({', '.join(allowed)})",
                 f"map them in the config: values: {{{column}: {{{example}}}}}")
     if check == "negative":
