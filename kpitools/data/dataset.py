@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ class Dataset:
 
     Dates are datetime64[ns], money float64, dimensions category, ids string.
     Only `deals` is required; other tables switch on the KPIs that need them.
+    Treat the tables as read-only: derived values such as `date_range` are cached.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -73,9 +75,11 @@ class Dataset:
             tables[name] = df if mask is None else df[mask.fillna(False).to_numpy()]
         return replace(self, tables=tables)
 
-    @property
+    @cached_property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-        """First and last event date over every table (data freshness)."""
+        """First and last event date over every table (data freshness).
+
+        Cached: a Dataset's tables are not modified in place (filter() returns a new one)."""
         lows, highs = [], []
         for name, df in self.tables.items():
             for col in TABLES[name].columns:

@@ -7,8 +7,11 @@ from .registry import REGISTRY, KPI, Benchmark, Option, kpi
 
 __all__ = ["REGISTRY", "KPI", "Benchmark", "Option", "kpi"]
 
-# Expose every registered KPI function at package level.
+# Expose every registered KPI function at package level, except where a family module
+# has the same name (the `funnel` KPI stays kpitools.kpis.funnel.funnel).
 for _id, _kpi in REGISTRY.items():
-    globals()[_kpi.function.__name__] = _kpi.function
-    __all__.append(_kpi.function.__name__)
-del _id, _kpi
+    _name = _kpi.function.__name__
+    if not isinstance(globals().get(_name), type(activity)):
+        globals()[_name] = _kpi.function
+        __all__.append(_name)
+del _id, _kpi, _name

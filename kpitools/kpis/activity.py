@@ -1,1 +1,281 @@
-"""(being written)"""
+"""E. Activity: calls, emails, meetings and demos (the `activities` table).
+
+Conventions of this family:
+- An activity's date is its `at`; a KPI counts the activities whose `at` falls in P.
+- `direction` missing (no column, or an empty value) means outbound, as the data
+  model says, except on an e-mail that carries a `response_minutes` (only an
+  answered inbound e-mail has one). Call and e-mail rates are over *outbound*
+  calls / e-mails; the response time is over inbound e-mails.
+- Outcome flags (`reached`, `qualified`, `converted`, `opened`) that are empty
+  count as False: an outcome counts only when it is marked. The call funnel is
+  nested (qualified counts only among reached calls, converted only among
+  qualified ones), so every rate stays within 0..1 even when a row is marked
+  qualified but not reached.
+- Benchmarks: seed 000 states its cold-outreach rule twice, once as 30/50/50 and
+  once as 30/30/50. For cold *calls* the rule is 30/50/50 (reach ≥ 30%, 40–50%
+  ideal; qualification ≥ 50%; conversion ≥ 50%), the version the seed explains
+  step by step; 30/30/50 is the one it gives for cold e-mail (reach, reply ≥ 30%,
+  conversion), used here for the e-mail reply rate. E-mail response ≤ 60 minutes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data import Dataset
+from ._common import complete, divide, flow, grid
+from .periods import next_starts, period_starts, to_period
+from .registry import Benchmark, Option, kpi
+
+FAMILY = "activity"
+TYPES = ("call", "email", "meeting", "demo")
+
+
+# ---------------------------------------------------------------- helpers
+def _flag(df: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean outcome column with empty values (or no column) as False."""
+    if column not in df.columns:
+        return pd.Series(False, index=df.index)
+    return pd.Series(df[column].fillna(False).to_numpy(dtype=bool), index=df.index)
+
+
+def _is(df: pd.DataFrame, column: str, value: str) -> pd.Series:
+    return pd.Series(df[column].eq(value).fillna(False).to_numpy(dtype=bool), index=df.index)
+
+
+def _outbound(df: pd.DataFrame) -> pd.Series:
+    """Outbound rows: direction is not 'inbound' (missing direction = outbound)."""
+    if "direction" not in df.columns:
+        return pd.Series(True, index=df.index)
+    return ~_is(df, "direction", "inbound")
+
+
+def _emails(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(outbound, inbound) e-mails. Inbound: direction inbound, or direction empty on an e-mail that
+    carries a response time (only answered inbound e-mails have one); every other e-mail is outbound."""
+    email = _is(df, "type", "email")
+    inbound = _is(df, "direction", "inbound") if "direction" in df.columns else pd.Series(False, index=df.index)
+    if "response_minutes" in df.columns:
+        empty = df["direction"].isna() if "direction" in df.columns else pd.Series(True, index=df.index)
+        inbound |= empty.to_numpy(dtype=bool) & df["response_minutes"].notna().to_numpy(dtype=bool)
+    return email & ~inbound, email & inbound
+
+
+def _count(ds: Dataset, df: pd.DataFrame, freq: str, by: list[str], where: pd.Series) -> pd.DataFrame:
+    return flow(ds, df, "at", freq, by, agg="count", where=where)
+
+
+def _rate(ds: Dataset, freq: str, by: list[str], num: pd.Series, den: pd.Series, reason: str) -> pd.DataFrame:
+    """count(num rows) / count(den rows) per period and group, NaN with `reason` on 0."""
+    acts = ds.activities
+    return divide(_count(ds, acts, freq, by, num & den), _count(ds, acts, freq, by, den), by, reason)
+
+
+def _present(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: int, by: list[str]) -> pd.DataFrame:
+    """Distinct (period, *by, rep) of the rows of `df` with a date and a rep (rep once if in `by`)."""
+    cols = [*by, "rep"] if "rep" not in by else by
+    rows = df[df[date].notna() & df["rep"].notna()]
+    period = to_period(rows[date], freq, fiscal_year_start)
+    # Group on the integer ordinals of the periods: much faster than on Period objects.
+    keys = [pd.Series(period.array.asi8, index=rows.index, name="period")] + [rows[c] for c in cols]
+    out = rows.groupby(keys, observed=True, dropna=False).size().index.to_frame(index=False)
+    out.columns = ["period", *cols]
+    out["period"] = pd.PeriodIndex.from_ordinals(out["period"].to_numpy(), freq=period.dtype.freq)
+    for c in cols:
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def active_reps(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
+    """The reps active in each period and group: columns `period, *by, rep` (rep once when `by`
+    holds it), distinct.
+
+    A rep is active in P when they have an activity in P, or a deal created or
+    closed in P (deals count only when the deals table has a rep column and every
+    `by` column). Key columns are plain objects with None for a missing value.
+    """
+    parts = []
+    acts = ds.tables.get("activities")
+    if acts is not None and all(c in acts.columns for c in ["rep", *by]):
+        parts.append(_present(acts, "at", freq, ds.fiscal_year_start, by))
+    deals = ds.tables.get("deals")
+    if deals is not None and all(c in deals.columns for c in ["rep", *by]):
+        for date in ("created_at", "closed_at"):
+            if date in deals.columns:
+                parts.append(_present(deals, date, freq, ds.fiscal_year_start, by))
+    if not parts:
+        return pd.DataFrame(columns=["period", *dict.fromkeys([*by, "rep"])])
+    out = pd.concat(parts, ignore_index=True)
+    # None keys compare equal in drop_duplicates, so missing groups stay one group.
+    return out.drop_duplicates(ignore_index=True)
+
+
+def _working_days(ds: Dataset, periods: pd.PeriodIndex) -> np.ndarray:
+    """Monday-Friday days of each period, clipped to the dataset's first and last date."""
+    if len(periods) == 0:
+        return np.zeros(0)
+    first, last = ds.date_range
+    start = np.maximum(period_starts(periods).values, first.normalize().to_datetime64())
+    end = np.minimum(next_starts(periods).values, (last.normalize() + pd.Timedelta(days=1)).to_datetime64())
+    start = start.astype("datetime64[D]")
+    end = end.astype("datetime64[D]")
+    return np.busday_count(start, np.maximum(start, end)).astype("float64")
+
+
+# ---------------------------------------------------------------- KPIs
+@kpi("activities_per_rep", name="Activities per rep", unit="count", direction="higher", needs=["activities"],
+     family=FAMILY, source="002 #2",
+     options={
+         "type": Option(None, (None, *TYPES), "count only this activity type; None (default) counts all four"),
+         "per": Option("period", ("period", "day", "week"),
+                       "period (default): per rep per period; day: per working day (Monday-Friday) in the "
+                       "period; week: per five working days"),
+     })
+def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: str | None = None,
+                       per: str = "period") -> pd.DataFrame:
+    """Activities in the period / reps active in the period (a rep is active with an activity, or a deal
+    created or closed, in the period, so a rep without activity counts with zero); with per="day" also
+    divided by the working days (Monday-Friday) of the period, per="week" by working days / 5.
+
+    Options: `type` None (default, every activity) or call / email / meeting / demo — the reps are
+    still every active rep, so a rep who made no call counts with zero calls; `per` "period"
+    (default), "day" or "week". Working days of the first and last period are counted only from the
+    dataset's first date to its last, so a partial month at either end is not understated.
+    Inbound and outbound activities both count.
+    """
+    if type not in (None, *TYPES):
+        raise ValueError(f"type must be None or one of {', '.join(TYPES)}, not {type!r}")
+    if per not in ("period", "day", "week"):
+        raise ValueError(f"per must be period, day or week, not {per!r}")
+    by = list(by)
+    acts = ds.activities
+    where = pd.Series(True, index=acts.index) if type is None else _is(acts, "type", type)
+    num = _count(ds, acts, freq, by, where)
+    present = active_reps(ds, freq, by)
+    counts = present.groupby(["period", *by], dropna=False).size().astype("float64")
+    if by:  # match the activities' dtypes so complete() merges the keys
+        idx = counts.index.to_frame(index=False)
+        for c in by:
+            idx[c] = idx[c].astype(acts[c].dtype)
+        counts.index = pd.MultiIndex.from_frame(idx)
+    den = complete(counts, ds, freq, by, acts, 0.0)
+    out = divide(num, den, by, "no active reps in the period")
+    if per != "period":
+        periods = grid(ds, freq)
+        days = pd.Series(_working_days(ds, periods), index=periods)
+        if per == "week":
+            days = days / 5.0
+        d = days.reindex(pd.PeriodIndex(out["period"])).to_numpy()
+        zero = d == 0
+        out["value"] = np.where(zero, np.nan, out["value"].to_numpy() / np.where(zero, 1.0, d))
+        out.loc[zero & out["note"].isna().to_numpy(), "note"] = "no working days in the period"
+    return out
+
+
+@kpi("call_reach_rate", name="Call reach rate", unit="ratio", direction="higher",
+     needs=["activities", "activities.reached"], family=FAMILY, benchmark=Benchmark("≥ 30% (40–50% ideal)", low=0.30),
+     source="000 #2: cold-call rule 30/50/50")
+def call_reach_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+    """Outbound calls that reached the intended person / outbound calls, calls made in the period.
+
+    Benchmark from seed 000's cold-call rule 30/50/50: at least 30% (40–50% ideal). The seed also
+    writes the rule as 30/30/50; that variant is its cold-e-mail rule (see email_reply_rate).
+    An empty `reached` counts as not reached; a missing direction as outbound.
+    """
+    acts = ds.activities
+    calls = _is(acts, "type", "call") & _outbound(acts)
+    return _rate(ds, freq, list(by), _flag(acts, "reached"), calls, "no outbound calls in the period")
+
+
+@kpi("call_qualification_rate", name="Call qualification rate", unit="ratio", direction="higher",
+     needs=["activities", "activities.reached", "activities.qualified"], family=FAMILY,
+     benchmark=Benchmark("≥ 50%", low=0.50), source="000 #2: cold-call rule 30/50/50")
+def call_qualification_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+    """Reached outbound calls whose person was qualified / reached outbound calls, calls made in the period.
+
+    Benchmark from seed 000's cold-call rule 30/50/50: at least 50% (the seed's other wording, 30/30/50,
+    is its cold-e-mail rule). Empty flags count as False; a call marked qualified but not reached
+    is not counted (the funnel is nested).
+    """
+    acts = ds.activities
+    reached = _is(acts, "type", "call") & _outbound(acts) & _flag(acts, "reached")
+    return _rate(ds, freq, list(by), _flag(acts, "qualified"), reached, "no reached calls in the period")
+
+
+@kpi("call_conversion_rate", name="Call conversion rate", unit="ratio", direction="higher",
+     needs=["activities", "activities.qualified", "activities.converted"], family=FAMILY,
+     benchmark=Benchmark("≥ 50%", low=0.50), source="000 #2: cold-call rule 30/50/50")
+def call_conversion_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+    """Qualified outbound calls that converted (took the desired next step) / qualified outbound calls,
+    calls made in the period.
+
+    Benchmark from seed 000's cold-call rule 30/50/50: at least 50% (both wordings of the seed's rule
+    agree on 50% here). When the `reached` column is present, only reached calls count as qualified
+    (nested funnel). Empty flags count as False.
+    """
+    acts = ds.activities
+    qualified = _is(acts, "type", "call") & _outbound(acts) & _flag(acts, "qualified")
+    if ds.has("activities", "reached"):
+        qualified &= _flag(acts, "reached")
+    return _rate(ds, freq, list(by), _flag(acts, "converted"), qualified, "no qualified calls in the period")
+
+
+@kpi("email_open_rate", name="E-mail open rate", unit="ratio", direction="higher",
+     needs=["activities", "activities.opened"], family=FAMILY, source="003 #4")
+def email_open_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+    """Outbound e-mails opened / outbound e-mails sent in the period.
+
+    An empty `opened` counts as not opened; an e-mail with an empty direction is outbound unless it
+    carries a response_minutes (then it is an inbound e-mail that was answered). No benchmark: the seeds
+    give none for opens (seed 000's 30/30/50 cold-e-mail rule is about reach, replies and conversion).
+    """
+    acts = ds.activities
+    emails = _emails(acts)[0]
+    return _rate(ds, freq, list(by), _flag(acts, "opened"), emails, "no outbound e-mails sent in the period")
+
+
+@kpi("email_reply_rate", name="E-mail reply rate", unit="ratio", direction="higher",
+     needs=["activities", "activities.reached"], family=FAMILY, benchmark=Benchmark("≥ 30%", low=0.30),
+     source="000: cold e-mail rule 30/30/50")
+def email_reply_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+    """Outbound e-mails that got a reply (reached) / outbound e-mails sent in the period.
+
+    Benchmark: at least 30%, the reply figure of seed 000's 30/30/50 rule for cold e-mail (the seed
+    also writes its rule as 30/50/50; that is the cold-call version, with 50% qualification).
+    An empty `reached` counts as no reply; an empty direction as outbound, except on an e-mail that
+    carries a response_minutes (an answered inbound e-mail).
+    """
+    acts = ds.activities
+    emails = _emails(acts)[0]
+    return _rate(ds, freq, list(by), _flag(acts, "reached"), emails, "no outbound e-mails sent in the period")
+
+
+@kpi("email_response_minutes", name="E-mail response time", unit="minutes", direction="lower",
+     needs=["activities", "activities.response_minutes"], family=FAMILY,
+     benchmark=Benchmark("≤ 60 minutes", high=60.0), source="000: answer within an hour",
+     options={"statistic": Option("mean", ("mean", "median"), "mean (default) or median of the response times")})
+def email_response_minutes(ds: Dataset, freq: str = "M", by: list[str] = (), statistic: str = "mean") -> pd.DataFrame:
+    """Mean response_minutes of the inbound e-mails received in the period (option statistic="median").
+
+    Inbound e-mails are e-mails whose direction is inbound, or empty when they carry a response time
+    (an outbound e-mail has none; the open and reply rates use the same split). Inbound e-mails never answered have no response time and are not
+    counted. Benchmark: answer within 60 minutes (seed 000).
+    """
+    if statistic not in ("mean", "median"):
+        raise ValueError(f"statistic must be mean or median, not {statistic!r}")
+    acts = ds.activities
+    where = _emails(acts)[1] & acts["response_minutes"].notna().to_numpy(dtype=bool)
+    return flow(ds, acts, "at", freq, list(by), "response_minutes", agg=statistic, where=where,
+                note="no answered inbound e-mails in the period")
+
+
+@kpi("demos_booked", name="Meetings and demos", unit="count", direction="higher", needs=["activities"],
+     family=FAMILY, additive=True, source="002 #4")
+def demos_booked(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+    """Count of meetings and demos held in the period (activities of type meeting or demo, by `at`).
+
+    The activities table records when a meeting takes place, not when it was booked, so the period
+    is the meeting's date.
+    """
+    acts = ds.activities
+    return _count(ds, acts, freq, list(by), _is(acts, "type", "meeting") | _is(acts, "type", "demo"))
