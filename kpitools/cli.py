@@ -106,10 +106,119 @@ def render_summary(ds) -> str:  # noqa: ANN001
     return "\n".join(lines)
 
 
+def _key_values(pairs: list[str] | None, flag: str) -> dict[str, str | list[str]]:
+    """KEY=VALUE pairs; a key given twice (or VALUE with commas) becomes a list."""
+    out: dict[str, str | list[str]] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"{flag} {pair!r}: write it as KEY=VALUE, e.g. {flag} region=EMEA")
+        key, value = key.strip(), value.strip()
+        values = [v.strip() for v in value.split(",")] if "," in value else [value]
+        if key in out:
+            prev = out[key]
+            out[key] = [*(prev if isinstance(prev, list) else [prev]), *values]
+        else:
+            out[key] = values if len(values) > 1 else values[0]
+    return out
+
+
+def _option_value(text: str | list[str]):  # noqa: ANN202
+    """CLI option values are text: read numbers and booleans as such."""
+    if isinstance(text, list):
+        return [_option_value(t) for t in text]
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+@app.command()
+def kpis(
+    config: ConfigArg,
+    kpi: Annotated[Optional[list[str]], typer.Option("--kpi", help="KPI id(s): --kpi revenue win_rate (default: all the data supports)")] = None,
+    freq: Annotated[str, typer.Option(help="period: D, W, M, Q or Y")] = "M",
+    by: Annotated[Optional[str], typer.Option(help="group by column(s): region or region,product")] = None,
+    period: Annotated[Optional[str], typer.Option(help="2024-03, 2024Q1, 2024, 2024-01:2024-06, or 'last' (last complete)")] = None,
+    where: Annotated[Optional[list[str]], typer.Option("--where", help="filter KEY=VALUE, e.g. --where region=EMEA")] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", help="KPI option KEY=VALUE, e.g. --option basis=cohort")] = None,
+    fiscal_year_start: Annotated[Optional[int], typer.Option(min=1, max=12, help="month the fiscal year starts in")] = None,
+    format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+) -> None:
+    """Compute KPIs: tidy output with the columns period, <by...>, kpi, value."""
+    from .kpis.compare import last_complete_period
+    from .kpis.compute import compute
+    from .kpis.output import format_frame
+
+    ds = load_or_fail(config)
+    filters = _key_values(where, "--where")
+    options = {k: _option_value(v) for k, v in _key_values(option, "--option").items()}
+    clash = set(filters) & set(options)
+    if clash:
+        fail(f"{', '.join(sorted(clash))} given both as --where and --option")
+    if period == "last":
+        try:
+            period = str(last_complete_period(ds, freq.upper()))
+        except ValueError as e:
+            fail(str(e))
+    try:
+        result = compute(ds, _split_ids(kpi), freq=freq.upper(), by=by, period=period,
+                         fiscal_year_start=fiscal_year_start, **filters, **options)
+    except (ValueError, KeyError) as e:
+        fail(str(e).strip("'\""))
+    for kpi_id, reason in result.attrs.get("skipped", {}).items():
+        typer.echo(f"skipped {kpi_id}: {reason}", err=True)
+    typer.echo(format_frame(result, format.value), nl=False)
+
+
+def _split_ids(ids: list[str] | None) -> list[str] | None:
+    if not ids:
+        return None
+    return [i.strip() for group in ids for i in group.split(",") if i.strip()]
+
+
+@app.command()
+def catalogue(
+    format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+) -> None:
+    """Every KPI: id, name, unit, direction, needs, formula, options, benchmark."""
+    from .kpis.output import catalogue_frame, format_frame
+
+    frame = catalogue_frame()
+    if format is Format.table:
+        frame = frame[[c for c in ("id", "name", "unit", "direction", "needs", "benchmark") if c in frame.columns]]
+    typer.echo(format_frame(frame, format.value), nl=False)
+
+
+MULTI_VALUE_OPTIONS = ("--kpi",)
+
+
+def _expand_multi_value(argv: list[str]) -> list[str]:
+    """Let `--kpi revenue win_rate` mean `--kpi revenue --kpi win_rate` (click options take one value)."""
+    out: list[str] = []
+    current = None
+    for arg in argv:
+        if arg in MULTI_VALUE_OPTIONS:
+            current = arg
+            out.append(arg)
+            continue
+        if current and not arg.startswith("-") and out[-1] != current:
+            out.append(current)
+        elif arg.startswith("-"):
+            current = None
+        out.append(arg)
+    return out
+
+
 def main() -> None:
     """Entry point: never let a user mistake end in a traceback."""
     try:
-        app()
+        app(args=_expand_multi_value(sys.argv[1:]), prog_name="kpitools")
     except DataError as e:  # raised outside a command's own handling
         for p in e.problems:
             print(p, file=sys.stderr)
