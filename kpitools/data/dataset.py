@@ -77,13 +77,14 @@ class Dataset:
 
     @cached_property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-        """First and last event date over every table (data freshness).
+        """First and last event date over every table (data freshness); planned dates such as
+        deals.expected_close_at are not events and do not count.
 
         Cached: a Dataset's tables are not modified in place (filter() returns a new one)."""
         lows, highs = [], []
         for name, df in self.tables.items():
             for col in TABLES[name].columns:
-                if col.kind in ("date", "month") and col.name in df.columns:
+                if col.kind in ("date", "month") and not col.planned and col.name in df.columns:
                     s = df[col.name]
                     if s.notna().any():
                         lows.append(s.min())

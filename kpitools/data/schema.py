@@ -20,6 +20,7 @@ class Column:
     allowed: tuple[str, ...] | None = None  # closed set of values
     bounds: tuple[float, float] | None = None  # inclusive numeric range
     meaning: str = ""
+    planned: bool = False  # a date in the future by nature (expected close): not an event
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ TABLES: dict[str, Table] = {
                 C("cost", "money"),
                 C("quantity", "float", bounds=(0, float("inf"))),
                 C("first_contact_at", "date"),
-                C("expected_close_at", "date"),
+                C("expected_close_at", "date", planned=True),
                 C("lost_reason", "category"),
                 C("score", "int", bounds=(1, 5)),
             ),
