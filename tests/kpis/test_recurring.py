@@ -333,9 +333,10 @@ def test_cohort_retention(ds):
 
 
 def test_periods_after_the_subscription_data_are_nan(ds):
+    # deals go on after the subscriptions export ends (a planned date alone would not extend the grid)
     deals = to_canonical("deals", pd.DataFrame({
-        "deal_id": ["d1"], "created_at": ["2024-07-20"], "closed_at": [None], "status": ["open"],
-        "amount": [10.0], "expected_close_at": ["2024-09-30"]}))
+        "deal_id": ["d1"], "created_at": ["2024-09-20"], "closed_at": [None], "status": ["open"],
+        "amount": [10.0], "expected_close_at": ["2024-12-30"]}))
     ds2 = Dataset(tables={**ds.tables, "deals": deals})
     out = mrr(ds2)
     assert out["period"].astype(str).tolist()[-3:] == ["2024-07", "2024-08", "2024-09"]
