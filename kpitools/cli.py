@@ -195,6 +195,34 @@ def catalogue(
     typer.echo(format_frame(frame, format.value), nl=False)
 
 
+@app.command()
+def render(
+    notebook: Annotated[Path, typer.Argument(help="an executed notebook (.ipynb)")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HTML file (default: next to the notebook)")] = None,
+    title: Annotated[Optional[str], typer.Option(help="report title (default: from the notebook)")] = None,
+) -> None:
+    """Render an executed notebook to the house HTML: no code, self-contained, safe to e-mail."""
+    import nbformat
+
+    from .report.render import render as render_html
+
+    if not notebook.is_file():
+        fail(f"{notebook}: no such notebook")
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception as e:  # noqa: BLE001  nbformat raises several kinds on a damaged file
+        fail([Problem(f"not a readable notebook ({type(e).__name__})", file=str(notebook),
+                      hint="give an .ipynb file saved by Jupyter or papermill")])
+    target = output or notebook.with_suffix(".html")
+    if target.exists() and target.is_dir():
+        fail(f"{target} is a folder: give a file name, e.g. -o {target / notebook.with_suffix('.html').name}")
+    try:
+        render_html(nb, target, title=title)
+    except OSError as e:
+        fail(f"cannot write {target}: {e.strerror or e}")
+    typer.echo(f"wrote {target}")
+
+
 MULTI_VALUE_OPTIONS = ("--kpi",)
 
 

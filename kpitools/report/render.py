@@ -1,0 +1,263 @@
+"""The house HTML for an executed notebook: `render(notebook, output)`.
+
+nbconvert's HTMLExporter with the "kpitools" template (templates/kpitools/, built on nbconvert's lab
+cell markup) and a pipeline of small preprocessors:
+
+    RemoveTaggedCells   papermill's parameters cells and cells tagged remove/hide
+    RemoveStderr        warnings, logging, progress bars (stderr streams)
+    StripScripts        JavaScript outputs, widgets and <script> elements: a report runs no code
+    ShortenErrors       a failed cell shows "Error: message", never a traceback
+    DropCardStyles      the cards' inline <style> (the page already has it)
+    CollectHeader       the header fields: render() arguments > report_header() outputs > nb metadata
+    RemoveEmptyCells    code cells left with nothing to show
+
+The page has no code, no prompts, no scripts, no web fonts and nothing loaded from the network (a
+Content-Security-Policy says so too); images are embedded as data: URIs.
+
+The exporter is built once per process and reused (`html_exporter()`), so a batch runner renders
+many notebooks in-process with `render()` or `render_many()`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from datetime import date, datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.filters import strip_ansi
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Integer, List, Unicode
+
+from .cards import HEADER_MIME
+
+__all__ = ["render", "render_many", "html_exporter", "write_atomic", "TEMPLATES", "TEMPLATE_NAME",
+           "RemoveTaggedCells", "RemoveStderr", "StripScripts", "ShortenErrors", "DropCardStyles",
+           "CollectHeader", "RemoveEmptyCells"]
+
+NotebookLike = Union[str, Path, nbformat.NotebookNode]
+
+TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "kpitools"
+HEADER_FIELDS = {"scope": "Scope", "period": "Period", "data_freshness": "Data as of",
+                 "generated_at": "Generated"}
+
+_SCRIPT_ELEMENT = re.compile(r"<script\b.*?(?:</script\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+_SCRIPT_TAG = re.compile(r"<(/?)(script\b)", re.IGNORECASE)
+_CARD_STYLE = re.compile(r"<style data-kpitools>.*?</style>\s*", re.DOTALL)
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^/\s:@]*:)[^@\s/]+@")
+
+
+class RemoveTaggedCells(Preprocessor):
+    """Drops cells tagged with any of `tags`: papermill's parameter cells and cells the author hid."""
+
+    tags = List(Unicode(), default_value=["parameters", "injected-parameters", "remove", "hide",
+                                          "remove-cell", "remove_cell", "hide-cell",
+                                          "papermill-error-cell-tag"]).tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        drop = set(self.tags)
+        nb.cells = [c for c in nb.cells if not drop & set(c.get("metadata", {}).get("tags", []))]
+        return nb, resources
+
+
+class RemoveStderr(Preprocessor):
+    """Drops stderr streams: warnings, logging and progress bars are for the analyst, not the reader."""
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.get("name") == "stderr")]
+        return cell, resources
+
+
+def strip_scripts(html: str) -> str:
+    """`html` without <script> elements; a stray script tag is left as harmless text."""
+    return _SCRIPT_TAG.sub(r"&lt;\1\2", _SCRIPT_ELEMENT.sub("", html))
+
+
+class StripScripts(Preprocessor):
+    """Reports need no JavaScript: drops JavaScript and widget outputs, and <script> from HTML/markdown."""
+
+    mimetypes = List(Unicode(), default_value=["application/javascript", "text/javascript",
+                                               "application/vnd.jupyter.widget-view+json"]).tag(config=True)
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        if cell.cell_type in ("markdown", "raw"):
+            cell.source = strip_scripts(cell.source)
+        if cell.cell_type != "code":
+            return cell, resources
+        kept = []
+        for out in cell.outputs:
+            if "data" in out:
+                for mime in self.mimetypes:
+                    out.data.pop(mime, None)
+                for mime in ("text/html", "text/markdown", "image/svg+xml"):
+                    if mime in out.data:
+                        out.data[mime] = strip_scripts(_text(out.data[mime]))
+                if not out.data:
+                    continue
+            kept.append(out)
+        cell.outputs = kept
+        return cell, resources
+
+
+class ShortenErrors(Preprocessor):
+    """An error output keeps a one-line message (no traceback, no ANSI, no password in a URL)."""
+
+    max_chars = Integer(200).tag(config=True)
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                lines = strip_ansi(str(out.get("evalue", ""))).strip().splitlines()
+                message = _URL_PASSWORD.sub(r"\1***@", lines[0] if lines else "")
+                if len(message) > self.max_chars:
+                    message = message[: self.max_chars - 1] + "…"
+                out.evalue = message
+                out.ename = strip_ansi(str(out.get("ename", "Error")))
+                out.traceback = []
+        return cell, resources
+
+
+class DropCardStyles(Preprocessor):
+    """Removes the <style data-kpitools> that kpi_cards()/summary_box()/note() carry for JupyterLab."""
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        for out in cell.get("outputs", []):
+            if "text/html" in out.get("data", {}):
+                out.data["text/html"] = _CARD_STYLE.sub("", _text(out.data["text/html"]))
+        return cell, resources
+
+
+class CollectHeader(Preprocessor):
+    """Puts the header in resources["report"]: title, fields [(label, text)], generated.
+
+    Each field comes from resources["kpitools"] (render()'s arguments) if given, else from the last
+    report_header() output, else from nb.metadata["kpitools"]. The report_header() outputs are dropped.
+    """
+
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        found: dict[str, Any] = {}
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            kept = []
+            for out in cell.outputs:
+                if HEADER_MIME in out.get("data", {}):
+                    found.update(out.data[HEADER_MIME])
+                else:
+                    kept.append(out)
+            cell.outputs = kept
+        meta = dict(nb.metadata.get("kpitools", {}))
+        given = {k: v for k, v in (resources.get("kpitools") or {}).items() if v is not None}
+        header = {**meta, **found, **given}
+        title = header.get("title") or nb.metadata.get("title") or _humanise(resources["metadata"].get("name"))
+        fields = [(label, _field_text(header[key])) for key, label in HEADER_FIELDS.items()
+                  if header.get(key) not in (None, "")]
+        resources["report"] = {"title": str(title), "fields": fields,
+                               "generated": _field_text(header["generated_at"]) if header.get("generated_at") else ""}
+        return nb, resources
+
+
+class RemoveEmptyCells(Preprocessor):
+    """Drops code cells with nothing left to show (the page shows outputs only)."""
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
+        return nb, resources
+
+
+PREPROCESSORS = [RemoveTaggedCells, RemoveStderr, StripScripts, ShortenErrors, DropCardStyles,
+                 CollectHeader, RemoveEmptyCells]
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _humanise(name: Any) -> str:
+    text = str(name or "").replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:] if text and text != "Notebook" else "Sales report"
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M")
+        return f"{text} {value.tzname()}" if value.tzinfo else text
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@cache
+def html_exporter() -> HTMLExporter:
+    """The house HTMLExporter, built once per process (rendering many notebooks reuses it)."""
+    exporter = HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name=TEMPLATE_NAME,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+        exclude_anchor_links=True,
+    )
+    for preprocessor in PREPROCESSORS:
+        exporter.register_preprocessor(preprocessor, enabled=True)
+    return exporter
+
+
+_lock = threading.Lock()  # one exporter, shared by threads
+
+
+def render(notebook: NotebookLike, output: Path | str | None = None, *, title: str | None = None,
+           scope: str | None = None, period: Any = None, generated_at: datetime | str | None = None,
+           data_freshness: Any = None) -> str:
+    """The house HTML of an executed notebook; also written atomically to `output` when given.
+
+    The header fields not given here come from the notebook: report_header() outputs, then
+    nb.metadata["kpitools"] (title, scope, period, data_freshness). generated_at defaults to now (UTC).
+    """
+    if isinstance(notebook, nbformat.NotebookNode):
+        nb, meta = notebook, {"name": "Notebook"}
+    else:
+        path = Path(notebook)
+        nb, meta = nbformat.read(path, as_version=4), {"name": path.stem, "path": str(path.parent)}
+    given = {"title": title, "scope": scope, "period": period, "data_freshness": data_freshness,
+             "generated_at": generated_at or datetime.now(timezone.utc)}
+    resources = {"metadata": meta, "kpitools": given}
+    with _lock:
+        html, _ = html_exporter().from_notebook_node(nb, resources=resources)
+    if output is not None:
+        write_atomic(Path(output), html)
+    return html
+
+
+def render_many(jobs: Iterable[tuple[NotebookLike, Path | str]], **header: Any) -> list[Path]:
+    """Renders each (notebook, output) pair with one exporter; header: render()'s keyword arguments."""
+    written = []
+    for notebook, output in jobs:
+        render(notebook, output, **header)
+        written.append(Path(output))
+    return written
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes text to path via a temporary file in the same folder and os.replace (readers never
+    see half a file; a failure leaves the old file, and no temporary file, behind)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
