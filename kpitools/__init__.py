@@ -10,10 +10,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .data import Dataset, DataError, load, sample
+from .kpis.compare import compare
+from .kpis.compute import compute
 
 try:
     __version__ = version("kpitools")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["Dataset", "DataError", "load", "sample", "__version__"]
+__all__ = ["Dataset", "DataError", "compare", "compute", "load", "sample", "__version__"]

@@ -1,0 +1,212 @@
+"""`compare()`: the numbers a KPI card shows for one period.
+
+For every KPI (and group) in the chosen period: the value, the previous period's value and the change,
+the same period a year earlier and the year-on-year change, the target (when the targets table has one
+for that KPI id at the matching level), the benchmark, and a status:
+
+- against the target if there is one: ratio = value / target (direction "higher") or target / value
+  ("lower"); "on track" if ratio >= thresholds[0], "at risk" if >= thresholds[1], else "off track";
+- else against the KPI's benchmark: inside the range -> "on track", outside by less than 10% (relative to
+  the bound) -> "at risk", else "off track";
+- else (or when the value is NaN) NA.
+
+`good` is True when the change from the previous period moves in the KPI's good direction.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..data import Dataset
+from .compute import PeriodSpec, prepare, run
+from .periods import pandas_freq, parse_period
+from .registry import KPI, REGISTRY, Benchmark
+from .targets import last_date, targets_for
+
+COLUMNS = ["kpi", "name", "unit", "direction", "value", "previous", "change", "change_pct", "good", "last_year",
+           "yoy_change", "yoy_pct", "target", "benchmark", "status"]
+
+# units and directions of table-KPI measures that are not themselves registered KPIs
+_MEASURES: dict[str, tuple[str, str]] = {
+    "quantity": ("count", "higher"),
+    "share": ("ratio", "higher"),
+    "rank": ("count", "lower"),
+    "count": ("count", "higher"),
+    "revenue": ("money", "higher"),
+}
+_BENCHMARK_MARGIN = 0.10
+
+
+def _meta(kpi_id: str) -> tuple[str, str, str, Benchmark | None]:
+    """name, unit, direction, benchmark of a kpi column value ("win_rate" or "sales_by_channel.win_rate")."""
+    base, _, measure = kpi_id.partition(".")
+    k: KPI | None = REGISTRY.get(base)
+    if not measure:
+        if k is None:
+            return kpi_id, "", "neutral", None
+        return k.name, k.unit, k.direction, k.benchmark
+    parent = k.name if k else base
+    m = REGISTRY.get(measure)
+    if m is not None and m.kind != "table":
+        return f"{parent}: {m.name.lower()}", m.unit, m.direction, m.benchmark
+    unit, direction = _MEASURES.get(measure, (k.unit if k else "", k.direction if k else "neutral"))
+    return f"{parent}: {measure.replace('_', ' ')}", unit, direction, None
+
+
+def last_complete_period(ds: Dataset, freq: str) -> pd.Period:
+    """The last period that ended on or before the dataset's last date."""
+    as_of = last_date(ds)
+    if as_of is None:
+        raise ValueError("the dataset has no dates")
+    p = pd.Period(as_of, pandas_freq(freq, ds.fiscal_year_start))
+    if as_of.normalize() < p.end_time.normalize():
+        p = p - 1
+    return p
+
+
+def _year_earlier(p: pd.Period) -> pd.Period:
+    return pd.Period(p.start_time - pd.DateOffset(years=1), p.freq)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    ok = num.notna() & den.notna() & (den != 0)
+    return pd.Series(np.where(ok, num / den.where(ok, 1.0), np.nan), index=num.index, dtype="float64")
+
+
+def _status_vs_target(value: pd.Series, target: pd.Series, direction: pd.Series,
+                      thresholds: tuple[float, float]) -> pd.Series:
+    higher = direction.eq("higher")
+    lower = direction.eq("lower")
+    ratio = pd.Series(np.nan, index=value.index)
+    ratio[higher] = _ratio(value, target)[higher]
+    ratio[lower] = _ratio(target, value)[lower]
+    # a lower-is-better KPI at 0 against a non-negative target is as good as it gets
+    ratio[lower & value.eq(0) & target.ge(0)] = np.inf
+    status = pd.Series(pd.NA, index=value.index, dtype="string")
+    known = ratio.notna()
+    status[known] = "off track"
+    status[known & (ratio >= thresholds[1])] = "at risk"
+    status[known & (ratio >= thresholds[0])] = "on track"
+    return status
+
+
+def _status_vs_benchmark(value: float, bench: Benchmark | None) -> Any:
+    if bench is None or value is None or pd.isna(value):
+        return pd.NA
+    if bench.contains(value):
+        return "on track"
+    if bench.low is not None and value < bench.low:
+        bound, dist = bench.low, bench.low - value
+    else:
+        bound, dist = bench.high, value - bench.high  # type: ignore[operator]
+    if bound is not None and bound != 0 and dist / abs(bound) < _BENCHMARK_MARGIN:
+        return "at risk"
+    return "off track"
+
+
+def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: PeriodSpec = None,
+            freq: str | None = None, by: Any = None, thresholds: tuple[float, float] = (1.0, 0.9),
+            *, fiscal_year_start: int | None = None, **options: Any) -> pd.DataFrame:
+    """KPI-card numbers, one row per (by..., [table dimensions], kpi) for one period.
+
+    period: "2024-03", "2024Q1", "2024" or a pandas Period (default: the last complete period of the data,
+    as of its last date). freq: D/W/M/Q/Y; when omitted it is the period's own frequency, else "M".
+    thresholds: (on track, at risk) ratios of value to target. Options and filters as in compute().
+
+    Columns: period, *by, [dims], kpi, name, unit, direction, value, previous, change, change_pct, good,
+    last_year, yoy_change, yoy_pct, target, benchmark, status. attrs["skipped"] as in compute().
+    """
+    if len(thresholds) != 2 or thresholds[1] > thresholds[0]:
+        raise ValueError("thresholds must be (on_track, at_risk) with on_track >= at_risk, e.g. (1.0, 0.9)")
+    fy = int(fiscal_year_start) if fiscal_year_start is not None else ds.fiscal_year_start
+    p: pd.Period | None = None
+    if period is not None:
+        if isinstance(period, (list, tuple)) or (isinstance(period, str) and (":" in period or "," in period)):
+            raise ValueError("compare() takes one period, e.g. '2024-03', '2024Q1' or '2024'")
+        p = parse_period(period, fiscal_year_start=fy)
+        kind = p.freqstr[0].upper()
+        if freq is None:
+            freq = kind
+        elif freq.upper() != kind:
+            raise ValueError(f"period {period} is not a {freq.upper()} period: pass freq={kind!r} or a "
+                             f"period of that frequency")
+    freq = (freq or "M").upper()
+    req = prepare(ds, kpis, freq, by, fiscal_year_start, **options)
+    if p is None:
+        p = last_complete_period(replace(ds, fiscal_year_start=fy), freq)  # freshness of the whole dataset
+    p = pd.Period(p.start_time, pandas_freq(freq, req.ds.fiscal_year_start))
+    prev_p, ly_p = p - 1, _year_earlier(p)
+    full = run(req, [prev_p, ly_p, p])
+    by = req.by
+    keys = [c for c in full.columns if c not in ("period", "value", "note")]  # by, dims, kpi
+
+    def at(q: pd.Period, name: str) -> pd.DataFrame:
+        rows = full[full["period"] == q]
+        out = rows[keys].copy()
+        for c in keys:
+            out[c] = out[c].astype(object)
+        out[name] = rows["value"].to_numpy()
+        return out
+
+    cur = at(p, "value")
+    out = cur.merge(at(prev_p, "previous"), on=keys, how="left").merge(at(ly_p, "last_year"), on=keys, how="left")
+    meta = {k: _meta(k) for k in out["kpi"].unique()}
+    out["name"] = out["kpi"].map(lambda k: meta[k][0])
+    out["unit"] = out["kpi"].map(lambda k: meta[k][1])
+    out["direction"] = out["kpi"].map(lambda k: meta[k][2])
+    out["benchmark"] = out["kpi"].map(lambda k: meta[k][3].text if meta[k][3] else None).astype("string")
+    for c in ("value", "previous", "last_year"):
+        out[c] = out[c].astype("float64").replace([np.inf, -np.inf], np.nan)
+    out["change"] = out["value"] - out["previous"]
+    out["change_pct"] = _ratio(out["change"], out["previous"].abs())
+    out["yoy_change"] = out["value"] - out["last_year"]
+    out["yoy_pct"] = _ratio(out["yoy_change"], out["last_year"].abs())
+    good = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    known = out["change"].notna()
+    good[known & out["direction"].eq("higher")] = out["change"] > 0
+    good[known & out["direction"].eq("lower")] = out["change"] < 0
+    out["good"] = good
+
+    out["target"] = _targets(req, out, p, by)
+    status = _status_vs_target(out["value"], out["target"], out["direction"], thresholds)
+    no_target = out["target"].isna()
+    bench = pd.Series([_status_vs_benchmark(v, meta[k][3]) for v, k in zip(out["value"], out["kpi"])],
+                      index=out.index, dtype="string")
+    out["status"] = status.where(~no_target, bench).astype("string")
+
+    dims = [c for c in keys if c not in (*by, "kpi")]
+    out.insert(0, "period", pd.PeriodIndex([p] * len(out), freq=p.freq))
+    out = out[["period", *by, *dims, *COLUMNS]]
+    for c in [*by, *dims]:
+        out[c] = out[c].astype("category")
+    out = out.sort_values(["kpi", *by, *dims], kind="stable", na_position="last").reset_index(drop=True)
+    out.attrs["skipped"] = full.attrs["skipped"]
+    out.attrs["period"] = str(p)
+    return out
+
+
+def _targets(req: Any, out: pd.DataFrame, p: pd.Period, by: list[str]) -> pd.Series:
+    """The target of each row's KPI id at the matching level for period p (NaN where none)."""
+    target = pd.Series(np.nan, index=out.index, dtype="float64")
+    ds = req.ds
+    if not ds.has("targets") or out.empty:
+        return target
+    metrics = set(ds.targets["metric"].dropna().astype(str))
+    for kpi_id in set(out["kpi"]) & metrics:  # a handful of target metrics
+        k = REGISTRY.get(kpi_id)
+        if k is None or k.kind == "table":
+            continue
+        t, _, _ = targets_for(ds, kpi_id, req.freq, by, spread=k.additive)
+        t = t[t["period"] == p].drop(columns="period")
+        rows = out["kpi"].eq(kpi_id)
+        if t.empty:
+            continue
+        if by:
+            m = out.loc[rows, by].merge(t, on=by, how="left")
+            target[rows] = m["target"].to_numpy()
+        else:
+            target[rows] = float(t["target"].iloc[0])
+    return target
