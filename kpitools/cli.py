@@ -196,6 +196,72 @@ def catalogue(
 
 
 @app.command()
+def forecast(
+    config: ConfigArg,
+    kpi: Annotated[str, typer.Option("--kpi", help="the KPI to forecast, e.g. revenue")],
+    by: Annotated[Optional[str], typer.Option(help="forecast each group: region or region,product")] = None,
+    horizon: Annotated[int, typer.Option(min=1, max=60, help="periods ahead")] = 6,
+    freq: Annotated[str, typer.Option(help="period: W, M, Q or Y")] = "M",
+    model: Annotated[str, typer.Option(help="auto, or one model family: snaive, ets, sarima, theta")] = "auto",
+    where: Annotated[Optional[list[str]], typer.Option("--where", help="filter KEY=VALUE")] = None,
+    format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+) -> None:
+    """Forecast a KPI: columns period, <by...>, kpi, mean, lo_80, hi_80, lo_95, hi_95, model."""
+    from .forecast import forecast_table
+    from .kpis import REGISTRY
+    from .kpis.compare import last_complete_period
+    from .kpis.compute import compute
+    from .kpis.output import format_frame
+
+    ds = load_or_fail(config)
+    if kpi in REGISTRY and REGISTRY[kpi].kind == "table":
+        fail(f"{kpi} is a table of several measures, not one series: forecast one of its parts, e.g. revenue")
+    filters = _key_values(where, "--where")
+    try:
+        # only complete periods: a half-finished month would drag the forecast down
+        last = last_complete_period(ds, freq.upper())
+        series = compute(ds, kpi, freq=freq.upper(), by=by, **filters)
+        series = series[series["period"] <= last]
+    except (ValueError, KeyError) as e:
+        fail(str(e).strip("'\""))
+    if kpi in series.attrs.get("skipped", {}):
+        fail(f"cannot forecast {kpi}: {series.attrs['skipped'][kpi]}")
+    if series["value"].notna().sum() == 0:
+        fail(f"{kpi} has no values to forecast from")
+    try:
+        result = forecast_table(series, horizon=horizon, model=model)
+    except ValueError as e:
+        fail(str(e))
+    typer.echo(format_frame(result, format.value), nl=False)
+
+
+@app.command()
+def run(
+    batch: Annotated[Path, typer.Argument(help="a batch spec, e.g. params/demo.yml")],
+    workers: Annotated[Optional[int], typer.Option(min=1, help="parallel runs (default: CPU count)")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local cluster)")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="run only KEY=VALUE runs, e.g. --only region=EMEA")] = None,
+    force: Annotated[bool, typer.Option("--force", help="redo runs whose inputs are unchanged")] = False,
+    retries: Annotated[Optional[int], typer.Option(min=0, help="extra attempts after a failure")] = None,
+    timeout: Annotated[Optional[float], typer.Option(min=1, help="seconds per run")] = None,
+) -> None:
+    """Run a notebook for every parameter set of a batch: HTML reports, index.html and manifest.json.
+
+    Exit 0: all ok; 1: some runs failed (the rest were rendered); 2: bad input (nothing ran)."""
+    from .report.batch import run_batch
+
+    if not batch.is_file():
+        fail([Problem("batch spec not found", file=str(batch), hint="give a YAML file such as params/demo.yml")])
+    try:
+        code = run_batch(batch, workers=workers, executor=executor, scheduler=scheduler, only=tuple(only or ()),
+                         force=force, retries=retries, timeout=timeout, progress=True)
+    except DataError as e:
+        fail(list(e.problems))
+    raise typer.Exit(code)
+
+
+@app.command()
 def render(
     notebook: Annotated[Path, typer.Argument(help="an executed notebook (.ipynb)")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HTML file (default: next to the notebook)")] = None,

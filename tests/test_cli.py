@@ -65,3 +65,16 @@ def test_catalogue_lists_every_registered_kpi():
 def test_multi_value_kpi_flag():
     assert _expand_multi_value(["kpis", "d", "--kpi", "a", "b", "--freq", "Q"]) == [
         "kpis", "d", "--kpi", "a", "--kpi", "b", "--freq", "Q"]
+
+
+def test_forecast_cli_columns_and_bad_kpi():
+    import kpitools
+
+    result = invoke("forecast", str(GOOD), "--kpi", "revenue", "--horizon", "2", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert list(frame.columns) == ["period", "kpi", "mean", "lo_80", "hi_80", "lo_95", "hi_95", "model"]
+    assert len(frame) == 2 and (frame["mean"] >= 0).all()
+    assert invoke("forecast", str(GOOD), "--kpi", "funnel").exit_code == 2
+    assert invoke("forecast", str(GOOD), "--kpi", "revnue").exit_code == 2
+    assert kpitools.__version__
