@@ -228,10 +228,16 @@ def forecast(
         fail(f"cannot forecast {kpi}: {series.attrs['skipped'][kpi]}")
     if series["value"].notna().sum() == 0:
         fail(f"{kpi} has no values to forecast from")
+    import warnings
+
     try:
-        result = forecast_table(series, horizon=horizon, model=model)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = forecast_table(series, horizon=horizon, model=model)
     except ValueError as e:
         fail(str(e))
+    for w in caught:  # e.g. a short series falling back to the naive model: say so plainly
+        typer.echo(f"warning: {w.message}", err=True)
     typer.echo(format_frame(result, format.value), nl=False)
 
 
