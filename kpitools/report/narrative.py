@@ -1,0 +1,408 @@
+"""Plain-language text generated from the numbers: the report summary and what drove the change.
+
+    from kpitools.report import narrative, sections
+    cards = sections.cards(ds, "2026-10", {"region": "EMEA"})
+    movers = narrative.drivers(ds, "revenue", "2026-10", {"region": "EMEA"})
+    narrative.summary(cards, movers)
+    # "Revenue was $272k in October 2026, down 15.8% on September and 22.5% below target; the rep
+    #  Mei Cohen (−$40k) and Acme Core (−$35k) led the fall, while the partner channel rose $21k. ..."
+
+The text is deterministic (same numbers, same words), plain text (escaping is the renderer's job:
+summary_box() escapes it), with every number formatted by kpitools.viz.format_value.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..kpis.registry import REGISTRY
+from ..viz.theme import format_value
+
+__all__ = ["DIMENSIONS", "drivers", "summary", "attainment", "money", "percent", "group_label"]
+
+DIMENSIONS = ("region", "rep", "product", "channel")
+SECONDARY = ("win_rate", "pipeline_value", "mrr")  # KPIs named in the summary's second sentence
+_STATUS_ORDER = ("off track", "at risk", "on track")
+_MINUS = "−"  # U+2212, as kpitools.viz.format_value writes negatives
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def _missing(x: Any) -> bool:
+    try:
+        return x is None or x is pd.NA or not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def money(x: Any, currency: str = "USD") -> str:
+    """Money as the KPI cards show it, three significant figures: $1.02M, $963k, $60k, $12.3k."""
+    if _missing(x):
+        return format_value(x, "money", currency)
+    a = abs(float(x))
+    decimals = 2 if 1e6 * 0.9995 <= a < 1e7 * 0.9995 else None
+    return format_value(x, "money", currency, decimals=decimals)
+
+
+def percent(x: Any) -> str:
+    """A share or change as a percentage without a useless ".0": 0.081 -> "8.1%", 0.12 -> "12%"."""
+    text = format_value(x, "ratio")
+    return re.sub(r"\.0%$", "%", text)
+
+
+def _value(x: Any, unit: str, currency: str) -> str:
+    if unit == "money":
+        return money(x, currency)
+    if unit == "ratio":
+        return format_value(x, "ratio")
+    return format_value(x, unit, currency)
+
+
+def _target_text(x: Any, unit: str, currency: str) -> str:
+    return percent(x) if unit == "ratio" else _value(x, unit, currency)
+
+
+def _signed(x: float, unit: str, currency: str) -> str:
+    """+$60k / −$12k / +3 / −1.5 points."""
+    body = _value(abs(x), unit, currency)
+    return ("+" if x >= 0 else _MINUS) + "\u2060" + body  # word joiner: no line break after the sign
+
+
+def _lower_name(name: str) -> str:
+    """"Win rate" -> "win rate"; acronyms stay: "MRR", "CAC payback"."""
+    if len(name) > 1 and name[1].isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _period_names(p: Any) -> tuple[str, str]:
+    """("October 2026", "September") for a monthly period: the period and the previous one (its year only
+    when it differs); quarters "Q3 2026" / "Q2"; years "2026" / "2025"."""
+    if not isinstance(p, pd.Period):
+        try:
+            p = pd.Period(str(p))
+        except (ValueError, TypeError):
+            return str(p), "the previous period"
+    from .sections import period_label
+    prev = p - 1
+    same_year = (prev.qyear if prev.freqstr[0] == "Q" else prev.year) == (p.qyear if p.freqstr[0] == "Q" else p.year)
+    return period_label(p), period_label(prev, short=same_year and p.freqstr[0] in "MQ")
+
+
+def _change_words(change: Any, pct: Any, unit: str, currency: str) -> str | None:
+    """"up 8.1%" / "down 5.3 points" (ratios change in percentage points) / "unchanged"; None if unknown."""
+    if _missing(change):
+        return None
+    c = float(change)
+    if c == 0:
+        return "unchanged"
+    word = "up" if c > 0 else "down"
+    if unit == "ratio":
+        pts = format_value(abs(c) * 100, "", decimals=1).removesuffix(".0")
+        return f"{word} {pts} point{'' if pts == '1' else 's'}"
+    if not _missing(pct):
+        return f"{word} {percent(abs(float(pct)))}"
+    return f"{word} {_value(abs(c), unit, currency)}"
+
+
+# ----------------------------------------------------------------------------- drivers
+
+def group_label(dimension: str, group: Any) -> str:
+    """How a group is named in a sentence: "EMEA", "the rep Ana Souza", "the partner channel"."""
+    g = str(group)
+    if re.fullmatch(r"[a-z0-9_]+", g):
+        g = g.replace("_", " ")
+    if dimension in ("region", "product", "segment", "plan"):
+        return g
+    if dimension == "rep":
+        return f"the rep {g}"
+    if dimension == "team":
+        return f"the {g} team"
+    if dimension in ("channel", "campaign"):
+        return f"the {g} {dimension}"
+    if dimension == "lead_source":
+        return f"the {g} lead source"
+    return f"{dimension.replace('_', ' ')} {g}"
+
+
+def drivers(ds: Any, kpi: str = "revenue", period: Any = "", filters: Mapping[str, Any] | None = None,
+            dimensions: Iterable[str] = DIMENSIONS) -> pd.DataFrame:
+    """Which groups explain the change of an additive KPI (revenue, won deals...) from the previous period.
+
+    For each dimension (skipping those the scope fixes to one value and those the data lacks) and each of
+    its groups: value, previous, change = value − previous, and share = change / the scope's total change
+    (the groups of one dimension add up to the total, so their shares sum to 1). Rows are sorted by
+    dimension (in the given order), then change from the largest rise to the largest fall; `mover` is
+    "up" for the three largest rises and "down" for the three largest falls of each dimension (else missing).
+
+    Columns: dimension, group, value, previous, change, share, mover. attrs: kpi, unit, period,
+    previous_period (labels), value, previous, change (the scope's totals), currency.
+    ds: a Dataset or a sections.Scope (then period and filters come from it).
+    """
+    from .sections import _scope, period_label
+
+    k = REGISTRY.get(kpi)
+    if k is None or k.kind == "table":
+        raise ValueError(f"drivers needs a registered KPI id such as revenue, not {kpi!r}")
+    if not k.additive:
+        raise ValueError(f"drivers splits a change into group contributions: {kpi} is not additive "
+                         f"(groups do not add up to the total); use revenue, won_deals or another sum")
+    s = _scope(ds, period, filters)
+    p, prev = s.period, s.period - 1
+    cols = ["dimension", "group", "value", "previous", "change", "share", "mover"]
+    out = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("value", "previous", "change", "share") else object)
+                        for c in cols})
+    y = s.series(kpi) if s.message is None else pd.Series(dtype="float64")
+    total, total_prev = float(y.get(p, np.nan)), float(y.get(prev, np.nan))
+    total_change = total - total_prev
+    frames = []
+    table = k.tables[0]
+    for dim in dict.fromkeys(dimensions):
+        if dim in s.filters or s.message or not s.ds.has(table, dim):
+            continue
+        f = s.compute(kpi, by=dim, period=[prev, p])
+        f = f[f[dim].notna()]
+        if f.empty:
+            continue
+        groups = f[dim].astype(str).to_numpy()
+        is_now = (f["period"] == p).to_numpy()
+        values = f["value"].to_numpy(dtype="float64")
+        now = dict(zip(groups[is_now], values[is_now]))
+        before = dict(zip(groups[~is_now], values[~is_now]))
+        names = list(dict.fromkeys(groups))
+        if len(names) < 2:
+            continue
+        d = pd.DataFrame({"dimension": dim, "group": names,
+                          "value": [now.get(g, np.nan) for g in names],
+                          "previous": [before.get(g, np.nan) for g in names]}).astype(
+                              {"value": "float64", "previous": "float64"})
+        d = d[(d["value"].fillna(0) != 0) | (d["previous"].fillna(0) != 0)]
+        d["change"] = d["value"].fillna(0) - d["previous"].fillna(0)
+        d["share"] = d["change"] / total_change if total_change and not _missing(total_change) else np.nan
+        d = d.sort_values(["change", "group"], ascending=[False, True], kind="stable")
+        mover = pd.Series(None, index=d.index, dtype=object)
+        ups = d[d["change"] > 0].index[:3]
+        downs = d[d["change"] < 0].sort_values(["change", "group"], kind="stable").index[:3]
+        mover[ups] = "up"
+        mover[downs] = "down"
+        d["mover"] = mover
+        frames.append(d)
+    if frames:
+        out = pd.concat(frames, ignore_index=True)[cols]
+    out.attrs = {"kpi": kpi, "unit": k.unit, "period": period_label(p), "previous_period": period_label(prev),
+                 "value": total, "previous": total_prev, "change": total_change, "currency": s.currency}
+    return out
+
+
+# ----------------------------------------------------------------------------- summary
+
+def _lead_sentence(row: Mapping[str, Any], currency: str) -> str:
+    unit = str(row.get("unit") or "")
+    name = str(row.get("name") or row.get("kpi"))
+    now, before = _period_names(row.get("period"))
+    text = f"{name} was {_value(row.get('value'), unit, currency)} in {now}"
+    parts = []
+    change = _change_words(row.get("change"), row.get("change_pct"), unit, currency)
+    if change:
+        parts.append(f"{change} on {before}")
+    target = row.get("target")
+    if not _missing(target) and not _missing(row.get("value")) and float(target) != 0:
+        v, t = float(row["value"]), float(target)
+        if unit == "ratio":
+            diff = v - t
+            pts = format_value(abs(diff) * 100, "", decimals=1).removesuffix(".0")
+            parts.append("on target" if round(diff, 4) == 0 else
+                         f"{pts} point{'' if pts == '1' else 's'} {'above' if diff > 0 else 'below'} target")
+        else:
+            gap = v / t - 1
+            parts.append("on target" if round(gap, 3) == 0 else
+                         f"{percent(abs(gap))} {'above' if gap > 0 else 'below'} target")
+    if parts:
+        text += ", " + " and ".join(parts)
+    return text
+
+
+def _drivers_clause(d: pd.DataFrame | None, currency: str) -> str | None:
+    """"EMEA (+$60k) and the rep Ana Souza (+$31k) drove most of the rise, while Starter Seats fell $12k"."""
+    if d is None or len(d) == 0:
+        return None
+    total = d.attrs.get("change")
+    if _missing(total) or float(total) == 0:
+        return None
+    total = float(total)
+    unit = d.attrs.get("unit", "money")
+    currency = d.attrs.get("currency", currency)
+    sign = 1 if total > 0 else -1
+    rows = d[d["group"].notna() & d["change"].notna()]
+    order = list(dict.fromkeys(rows["dimension"]))
+    leads = []
+    for dim in order:
+        part = rows[(rows["dimension"] == dim) & (rows["change"] * sign > 0)]
+        if len(part):
+            best = part.loc[(part["change"] * sign).sort_values(ascending=False, kind="stable").index[0]]
+            leads.append(best)
+    if not leads:
+        return None
+    leads = sorted(leads, key=lambda r: (-abs(float(r["change"])), order.index(r["dimension"])))[:2]
+    names = [f"{group_label(r['dimension'], r['group'])} ({_signed(float(r['change']), unit, currency)})"
+             for r in leads]
+    word = "rise" if sign > 0 else "fall"
+    # "most of" only when the top mover is about the size of the total; when moves in both directions
+    # offset each other (a mover several times the total) it "led" the change
+    verb = "drove most of the" if 0.5 <= abs(float(leads[0]["change"])) / abs(total) <= 1.25 else "led the"
+    clause = f"{_join(names)} {verb} {word}"
+    against = rows[rows["change"] * sign < 0]
+    if len(against):
+        r = against.loc[(against["change"].abs()).sort_values(ascending=False, kind="stable").index[0]]
+        moved = "fell" if sign > 0 else "rose"
+        amount = _value(abs(float(r["change"])), unit, currency)
+        clause += f", while {group_label(r['dimension'], r['group'])} {moved} {amount}"
+    return clause
+
+
+def _secondary_sentence(cards: pd.DataFrame, lead_kpi: str, currency: str) -> str | None:
+    rows = [r for k in SECONDARY if k != lead_kpi for r in cards[cards["kpi"] == k].to_dict("records")
+            if not _missing(r.get("value"))]
+    if not rows:
+        return None
+    parts = []
+    for i, r in enumerate(rows):
+        unit = str(r.get("unit") or "")
+        name = str(r.get("name") or r["kpi"])
+        name = name if i == 0 else _lower_name(name)
+        change = _change_words(r.get("change"), r.get("change_pct"), unit, currency)
+        text = f"{name} {'was ' if i == 0 else ''}{_value(r['value'], unit, currency)}"
+        parts.append(text + (f" ({change})" if change else ""))
+    return _join(parts)
+
+
+def _status_item(r: Mapping[str, Any], currency: str) -> str:
+    unit = str(r.get("unit") or "")
+    name = _lower_name(str(r.get("name") or r.get("kpi")))
+    v = _value(r.get("value"), unit, currency)
+    if not _missing(r.get("target")):
+        t = _target_text(r["target"], unit, currency)
+        return f"{name} ({v} vs {'≤ ' if r.get('direction') == 'lower' else ''}{t} target)"
+    bench = r.get("benchmark")
+    if bench is not None and not (isinstance(bench, float) and math.isnan(bench)) and bench is not pd.NA and str(bench):
+        return f"{name} ({v} vs benchmark {bench})"
+    return f"{name} ({v})"
+
+
+def summary(cards: pd.DataFrame, drivers: pd.DataFrame | None = None, *, currency: str | None = None,
+            lead: str = "revenue") -> str:
+    """The report's plain-language summary from the KPI cards (compare() rows) and drivers().
+
+    Paragraph 1: the lead KPI (revenue) with its change on the previous period and against target, then
+    which groups drove the change and the largest move the other way; the second sentence gives win rate,
+    pipeline value and MRR with their changes. Paragraph 2: the KPIs off track, at risk and on track
+    against their target or benchmark. Paragraphs are separated by a blank line (for summary_box).
+
+    cards.attrs["message"] (set by sections.cards for a scope without data) becomes the whole text.
+    """
+    attrs = getattr(cards, "attrs", {}) or {}
+    currency = currency or attrs.get("currency") or "USD"
+    if attrs.get("scope_message") or attrs.get("message"):
+        return str(attrs.get("scope_message") or attrs["message"])
+    if cards is None or len(cards) == 0:
+        return "No KPI could be computed for this scope and period."
+    rows = cards.to_dict("records")
+    lead_row = next((r for r in rows if r.get("kpi") == lead), rows[0])
+    first = _lead_sentence(lead_row, currency)
+    clause = _drivers_clause(drivers, currency) if lead_row.get("kpi") == (
+        drivers.attrs.get("kpi") if drivers is not None else None) else None
+    para1 = [first + (f"; {clause}." if clause else ".")]
+    second = _secondary_sentence(cards, str(lead_row.get("kpi")), currency)
+    if second:
+        para1.append(second + ".")
+    status = []
+    for st in _STATUS_ORDER:
+        items = [_status_item(r, currency) for r in rows
+                 if isinstance(r.get("status"), str) and r["status"].lower() == st]
+        if items:
+            status.append(f"{st.capitalize()}: {_join(items)}.")
+    paragraphs = [" ".join(para1)]
+    if status:
+        paragraphs.append(" ".join(status))
+    return "\n\n".join(paragraphs)
+
+
+# ----------------------------------------------------------------------------- attainment
+
+def _months(labels: list[str]) -> str:
+    """["November 2026", "December 2026"] -> "November and December 2026"."""
+    years = {lab.rsplit(" ", 1)[-1] for lab in labels}
+    if len(years) == 1 and all(" " in lab for lab in labels) and len(labels) > 1:
+        return _join([lab.rsplit(" ", 1)[0] for lab in labels]) + " " + years.pop()
+    return _join(labels)
+
+
+def _chance(p: float) -> str:
+    """"a 15% chance", "less than a 1% chance", "more than a 99% chance", "no chance" / "certain"."""
+    if p <= 0:
+        return "no chance"
+    if p >= 1:
+        return "every chance"
+    if p < 0.01:
+        return "less than a 1% chance"
+    if p > 0.99:
+        return "more than a 99% chance"
+    return f"a {format_value(p, 'ratio', decimals=0)} chance"
+
+
+def attainment(section: Any) -> str:
+    """Two or three sentences on quota attainment and the outlook, from sections.attainment()'s frames
+    (or a dict with attainment, target, actual, period_label, outlook, currency)."""
+    if hasattr(section, "frames"):
+        if getattr(section, "message", None):
+            return str(section.message)
+        data = dict(section.frames)
+        data.setdefault("currency", section.currency)
+    else:
+        data = dict(section)
+    currency = data.get("currency", "USD")
+    label = data.get("period_label", "the period")
+    sentences = []
+    if not _missing(data.get("attainment")) and not _missing(data.get("target")):
+        sentences.append(f"{label} closed at {percent(data['attainment'])} of the {money(data['target'], currency)} "
+                         f"revenue target ({money(data.get('actual'), currency)}).")
+    out = data.get("outlook")
+    if not out:
+        return " ".join(sentences)
+    what = out["label"]
+    if out.get("complete"):
+        s = f"{what} closed at {money(out['actual'], currency)}"
+        if out.get("target"):
+            s += f", {percent(out['actual'] / out['target'])} of its {money(out['target'], currency)} target"
+        sentences.append(s + ".")
+        return " ".join(sentences)
+    elapsed = format_value(out["elapsed"], "ratio", decimals=0).removesuffix("%")
+    so_far = f"{what} so far: {money(out['actual'], currency)}"
+    if out.get("target"):
+        so_far += f", {percent(out['actual'] / out['target'])} of its {money(out['target'], currency)} target"
+    sentences.append(f"{so_far}, with {elapsed}% of the {out['unit_word']} gone.")
+    if out.get("projected") is not None:
+        s = f"Projected total {money(out['projected'], currency)}"
+        if out.get("lo_80") is not None and out.get("hi_80") is not None:
+            s += f" (80% range {money(out['lo_80'], currency)} to {money(out['hi_80'], currency)})"
+        if out.get("target") and out["actual"] >= out["target"]:
+            s += ": the target is already reached."
+        elif out.get("probability") is not None:
+            s += f": {_chance(out['probability'])} of reaching the target."
+        else:
+            s += "."
+        sentences.append(s)
+    if not out.get("target") and out.get("missing_target"):
+        sentences.append(f"The targets table has no revenue target for {_months(out['missing_target'])}, so the "
+                         f"chance of reaching the {out['unit_word']}'s target cannot be estimated yet.")
+    return " ".join(sentences)

@@ -1,0 +1,1208 @@
+"""The numbers of each report section, for one scope (region / team / rep) and one period.
+
+Report notebooks hold narrative and layout; the numbers come from here, and every one of them from
+`kpitools.compute` / `kpitools.compare` / `kpitools.forecast`, so what a report shows is what the
+tested KPI layer computes:
+
+    from kpitools.report import sections
+    ds = sections.dataset("")                                  # "" = the built-in sample
+    scope = sections.scope(ds, "", region="EMEA")              # period "" = the last complete month
+    cards = sections.cards(scope)                              # compare() rows of the headline KPIs
+    pipe = sections.pipeline(scope)                            # a Section: cards, by_stage, message
+    sections.show(pipe, kpi_cards(pipe.cards), viz.pipeline_by_stage(pipe.by_stage))
+
+Every section function takes either a `Scope` or `(ds, period, filters)`, e.g.
+`sections.cards(ds, "2026-10", {"region": "EMEA"})`; the scope (the filtered dataset, the resolved
+period) is built once and cached, and so is every compute() / compare() call made through it, so
+sections that need the same numbers do not compute them twice.
+
+A scope or period without data never raises: the section's `message` says so ("No deals for Region:
+EMEA in October 2026.") and `show()` displays that message instead of empty charts.
+
+Scope caveat: `Dataset.filter` filters only the tables that have the column. Subscriptions, customers,
+spend and traffic have a region but no team or rep, so for a team or rep scope the KPIs built on them
+(MRR, churn, NRR, CAC, the visitor stage...) would be company-wide figures; they are left out and
+listed in the data notes instead (`Scope.unscoped`).
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..data import Dataset
+# imported here (not on first use) so that a batch runner's warm kernels, which import the notebook's
+# modules ahead of the run, have statsmodels loaded too
+from ..forecast import combined_forecast, elapsed_share, forecast, projected_total
+from ..kpis.compare import compare as _compare
+from ..kpis.compare import last_complete_period
+from ..kpis.compute import compute as _compute
+from ..kpis.periods import pandas_freq, parse_period
+from ..kpis.registry import REGISTRY
+from ..kpis.targets import last_date, targets_for
+from .cards import format_value as card_value
+
+__all__ = [
+    "HEADLINE_KPIS", "REPORT_KPIS", "FILTERS", "PUBLISHED", "Scope", "Section", "dataset", "scope", "scope_label",
+    "show", "period_label",
+    "cards", "headline", "revenue_trend", "attainment", "pipeline", "funnel", "activity", "recurring", "customers",
+    "products_channels", "channel_table", "leaderboard", "leaderboard_table", "scorecard", "scorecard_table",
+    "data_notes",
+]
+
+HEADLINE_KPIS = ("revenue", "won_deals", "win_rate", "avg_purchase_value", "pipeline_value", "quota_attainment",
+                 "mrr", "customer_churn_rate", "nrr", "cac")
+FILTERS = ("region", "team", "rep")
+# the cards of each section (few on purpose: every KPI costs time in each of many batch runs)
+PIPELINE_KPIS = ("pipeline_value", "weighted_pipeline", "open_deals", "pipeline_coverage", "win_rate",
+                 "avg_sales_cycle_days", "opportunities_created")
+FUNNEL_KPIS = ("lead_conversion_rate",)
+ACTIVITY_KPIS = ("activities_per_rep", "call_reach_rate", "call_qualification_rate", "call_conversion_rate",
+                 "email_reply_rate", "demos_booked")
+RECURRING_KPIS = ("mrr", "customer_churn_rate", "nrr", "grr")
+CUSTOMER_KPIS = ("new_customers", "lost_customers", "cac", "clv", "cac_payback_months")
+REPORT_KPIS = tuple(dict.fromkeys((*HEADLINE_KPIS, *PIPELINE_KPIS, *FUNNEL_KPIS, *ACTIVITY_KPIS, *RECURRING_KPIS,
+                                    *CUSTOMER_KPIS)))
+# card titles that read better short (a long word such as "Opportunities" breaks in a narrow card)
+CARD_NAMES = {"opportunities_created": "Deals created", "avg_purchase_value": "Average deal size",
+              "cac": "Customer acquisition cost (CAC)", "clv": "Customer lifetime value (CLV)",
+              "call_qualification_rate": "Calls qualified", "call_reach_rate": "Calls reached",
+              "call_conversion_rate": "Calls converted", "email_reply_rate": "Email reply rate",
+              "avg_sales_cycle_days": "Sales cycle", "nrr": "Net revenue retention (NRR)",
+              "grr": "Gross revenue retention (GRR)", "cac_payback_months": "CAC payback"}
+# the quarter/year outlook forecasts a short series (a dozen quarters): the Theta method (the M3/M4 benchmark)
+# is as good as ETS there and four times faster to fit
+OUTLOOK_MODEL = "theta"  # the scope dimensions a report notebook takes
+THRESHOLDS = (1.0, 0.9)  # on track at >= 100% of target, at risk at >= 90% (as compare())
+# KPIs that join a table lacking the filter column by id, not by that column: still right for the scope
+_ID_JOINED = {"churn_after_sale"}
+_SCOPE_WORDS = {"region": "Region", "team": "Team", "rep": "Rep"}
+_RELATIVE = re.compile(r"^(?P<kind>current|last_complete|previous)_(?P<unit>month|quarter|year)"
+                       r"(?:\s*-\s*(?P<back>\d+))?$")
+_UNITS = {"month": "M", "quarter": "Q", "year": "Y"}
+_CACHE_SIZE = 8
+
+
+# ----------------------------------------------------------------------------- scope
+
+def dataset(data: Any = "") -> Dataset:
+    """The report's dataset: "" or None is the built-in sample, a Dataset is used as is, anything else
+    is a dataset config or directory for `kpitools.load`."""
+    if isinstance(data, Dataset):
+        return data
+    if data in (None, ""):
+        from ..data import sample
+        return sample()
+    from ..data import load
+    return load(data)
+
+
+def period_label(p: pd.Period, short: bool = False) -> str:
+    """"October 2026" (short: "October"), "Q3 2026", "2026", "2026-W10", "5 October 2026"."""
+    kind = p.freqstr[0].upper()
+    if kind == "M":
+        return p.strftime("%B") if short else p.strftime("%B %Y")
+    if kind == "Q":
+        return f"Q{p.quarter} {p.qyear}" if not short else f"Q{p.quarter}"
+    if kind in ("Y", "A"):
+        return str(p.year)
+    if kind == "W":
+        iso = p.start_time.isocalendar()
+        return f"week {iso.week} of {iso.year}"
+    return f"{p.start_time.day} {p.start_time.strftime('%B %Y')}"
+
+
+def _resolve_period(ds: Dataset, period: Any) -> pd.Period:
+    if isinstance(period, pd.Period):
+        p = period
+    elif period is None or (isinstance(period, str) and not period.strip()):
+        p = last_complete_period(ds, "M")
+    else:
+        text = str(period).strip()
+        m = _RELATIVE.match(text)
+        if m:  # relative names, resolved against the data's last date (not today)
+            freq = _UNITS[m["unit"]]
+            back = int(m["back"] or 0)
+            if m["kind"] == "current":
+                as_of = last_date(ds)
+                if as_of is None:
+                    raise ValueError("the dataset has no dates")
+                p = pd.Period(as_of, pandas_freq(freq, ds.fiscal_year_start)) - back
+            else:
+                p = last_complete_period(ds, freq) - back
+        else:
+            try:
+                p = parse_period(text, fiscal_year_start=ds.fiscal_year_start)
+            except ValueError:
+                raise ValueError(f"period {text!r} is not a month (2026-10), quarter (2026Q3), year (2026) or "
+                                 f"a name such as last_complete_month; leave it empty for the last complete "
+                                 f"month") from None
+    if p.freqstr[0].upper() not in ("M", "Q", "Y", "A"):
+        raise ValueError(f"reports cover a month, a quarter or a year, not {period!r}")
+    return p
+
+
+def _clean_filters(filters: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in {**(filters or {}), **extra}.items():
+        if v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, (list, tuple)) and not v):
+            continue
+        out[k] = v.strip() if isinstance(v, str) else v
+    return out
+
+
+def scope_label(filters: Mapping[str, Any]) -> str:
+    """"Region: EMEA · Rep: Ana Souza", or "Whole company" without filters."""
+    if not filters:
+        return "Whole company"
+    parts = []
+    for k, v in filters.items():
+        value = ", ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v)
+        parts.append(f"{_SCOPE_WORDS.get(k, k.replace('_', ' ').capitalize())}: {value}")
+    return " · ".join(parts)
+
+
+@dataclass(eq=False)
+class Scope:
+    """A filtered dataset and a resolved period, with a cache of the KPI calls made for them."""
+
+    full: Dataset
+    ds: Dataset
+    period: pd.Period
+    filters: dict[str, Any]
+    unscoped: dict[str, list[str]]  # table -> filter columns it lacks (its rows are not filtered)
+    as_of: pd.Timestamp | None
+    prefetch: tuple[str, ...] = ()  # KPIs compare() computes together on its first call (see scope())
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def freq(self) -> str:
+        kind = self.period.freqstr[0].upper()
+        return "Y" if kind == "A" else kind
+
+    @property
+    def currency(self) -> str:
+        return self.full.currency
+
+    @property
+    def label(self) -> str:
+        return scope_label(self.filters)
+
+    @property
+    def period_label(self) -> str:
+        return period_label(self.period)
+
+    @property
+    def freshness(self) -> str:
+        """Data freshness for the header: the last event date in the data ("2026-10-31")."""
+        return self.as_of.date().isoformat() if self.as_of is not None else "no dates in the data"
+
+    def header(self, title: str | None = None) -> dict[str, str]:
+        """Fields for report_header(): title, scope, period, data_freshness."""
+        out = {"scope": self.label, "period": self.period_label, "data_freshness": self.freshness}
+        if title:
+            out["title"] = str(title)
+        return out
+
+    @property
+    def message(self) -> str | None:
+        """Why the scope has no data at all, or None."""
+        if any(len(self.ds.tables.get(t, ())) for t in ("deals", "leads", "activities")):
+            return None
+        if "subscriptions" not in self.unscoped and len(self.ds.tables.get("subscriptions", ())):
+            return None
+        hint = ""
+        for k, v in self.filters.items():
+            known = self.full.values(k)
+            if known and not isinstance(v, (list, tuple, set)) and str(v) not in known:
+                shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+                hint = f" There is no {k} {v!r} in the data ({k} values: {shown})."
+                break
+        return f"No data for this scope ({self.label}): no deals, leads or activities match it.{hint}"
+
+    @property
+    def short_message(self) -> str | None:
+        """"No data for Region: Antarctica." when the scope has no data (for every section after the first)."""
+        return f"No data for {self.label}." if self.message else None
+
+    def in_scope(self, kpi_id: str) -> str | None:
+        """None when the KPI is right for this scope, else why not (its table is not filtered)."""
+        if kpi_id in _ID_JOINED or not self.unscoped:
+            return None
+        k = REGISTRY.get(kpi_id.partition(".")[0])
+        if k is None:
+            return None
+        for t in k.tables:
+            if t in self.unscoped:
+                cols = " or ".join(self.unscoped[t])
+                return f"not available for a {cols} scope: the {t} table has no {cols} column"
+        return None
+
+    def compute(self, kpis: str | Iterable[str], by: Any = None, period: Any = "same", **options: Any) -> pd.DataFrame:
+        """kpitools.compute on the scope's dataset at its frequency (period "same": the scope's period);
+        cached."""
+        period = self.period if isinstance(period, str) and period == "same" else period
+        key = ("compute", _key(kpis), _key(by), _key(period), _key(sorted(options.items())))
+        if key not in self._cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._cache[key] = _compute(self.ds, list(_as_list(kpis)), freq=self.freq, by=by, period=period,
+                                            **options)
+        return self._cache[key]
+
+    def compare(self, kpis: str | Iterable[str], by: Any = None, **options: Any) -> pd.DataFrame:
+        """kpitools.compare on the scope's dataset for its period; cached per KPI, so sections asking for
+        overlapping KPIs compute each once (and the missing ones in one call)."""
+        kpis = list(dict.fromkeys(_as_list(kpis)))
+        base = ("compare", _key(by), _key(sorted(options.items())))
+        missing = [k for k in kpis if base + (k,) not in self._cache]
+        if missing and by is None and not options:  # one pass for every KPI the report will ask for
+            missing += [k for k in self.prefetch if base + (k,) not in self._cache and k not in missing
+                        and self.in_scope(k) is None]
+        if missing:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = _compare(self.ds, missing, period=self.period, freq=self.freq, by=by, **options)
+            skipped = got.attrs.get("skipped", {})
+            for k in missing:
+                rows = got[got["kpi"].str.partition(".")[0] == k] if len(got) else got
+                rows = rows.copy()
+                rows.attrs = {"skipped": {k: skipped[k]} if k in skipped else {}}
+                self._cache[base + (k,)] = rows
+        parts = [self._cache[base + (k,)] for k in kpis]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        out.attrs = {"skipped": {k: v for p in parts for k, v in p.attrs.get("skipped", {}).items()},
+                     "period": str(self.period)}
+        return out
+
+    def targets(self, metric: str = "revenue", freq: str | None = None) -> pd.Series:
+        """The scope's target of `metric` per period at `freq` (default the scope's), from the targets
+        table (future periods included); empty when there is none. Cached."""
+        freq = freq or self.freq
+        key = ("targets", metric, freq)
+        if key not in self._cache:
+            t, _, _ = targets_for(self.ds, metric, freq, [], spread=True)
+            self._cache[key] = pd.Series(t["target"].to_numpy(dtype="float64"), index=pd.PeriodIndex(t["period"]),
+                                         name="target").sort_index()
+        return self._cache[key]
+
+    def series(self, kpi: str) -> pd.Series:
+        """The KPI's value in every period of the data at the scope's frequency (a Series indexed by
+        period); cached."""
+        key = ("series", kpi)
+        if key not in self._cache:
+            frame = self.compute(kpi, period=None)
+            self._cache[key] = _series(frame, kpi)
+        return self._cache[key]
+
+
+def _wide(frame: pd.DataFrame, index: str, columns: str, values: str = "value") -> pd.DataFrame:
+    """A small long frame as one row per `index` and one column per `columns` value (first value kept);
+    a plain loop, much faster than pivot_table on frames of a few hundred rows."""
+    table: dict[Any, dict[Any, Any]] = {}
+    for i, c, v in zip(frame[index].astype(object), frame[columns].astype(object), frame[values]):
+        if i is None or (isinstance(i, float) and math.isnan(i)):
+            continue
+        table.setdefault(i, {}).setdefault(c, v)
+    out = pd.DataFrame.from_dict(table, orient="index")
+    out.index.name = index
+    return out
+
+
+def _as_list(x: Any) -> list[str]:
+    if x is None:
+        return []
+    return [x] if isinstance(x, str) else list(x)
+
+
+def _key(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return tuple(_key(v) for v in x)
+    if isinstance(x, pd.Period):
+        return ("period", str(x), x.freqstr)
+    return x
+
+
+_SCOPES: list[tuple[Dataset, Any, tuple, Scope]] = []  # small cache: (ds, period, filters) -> Scope
+
+
+def scope(ds: Any = "", period: Any = "", filters: Mapping[str, Any] | None = None, *,
+          prefetch: bool | Iterable[str] = False, **more: Any) -> Scope:
+    """The scope of a report: the dataset (a Dataset, or `data` as for dataset()), filtered by region /
+    team / rep (empty values mean all), and the period ("" = the last complete month of the data,
+    "2026-10", "2026Q3", "2026", or last_complete_month / last_complete_quarter-1 / current_year...,
+    relative to the data's last date). Cached: the same arguments give the same Scope.
+
+    prefetch: True (REPORT_KPIS, every card of the sales report) or a list of KPI ids that the first
+    compare() computes in the same pass: one call instead of one per section saves its fixed cost."""
+    if isinstance(ds, Scope):
+        return ds
+    ds = dataset(ds)
+    flt = _clean_filters(filters, more)
+    fkey = tuple(sorted((k, _key(v)) for k, v in flt.items()))
+    pkey = _key(period)
+    for d, p, f, s in _SCOPES:
+        if d is ds and p == pkey and f == fkey:
+            return s
+    p = _resolve_period(ds, period)
+    unscoped: dict[str, list[str]] = {}
+    for name, df in ds.tables.items():
+        lacking = [c for c in flt if c not in df.columns]
+        if lacking and name not in ("stages",):
+            unscoped[name] = lacking
+    pre = tuple(REPORT_KPIS) if prefetch is True else tuple(prefetch or ())
+    s = Scope(full=ds, ds=ds.filter(**flt), period=p, filters=flt, unscoped=unscoped, as_of=last_date(ds),
+              prefetch=pre)
+    _SCOPES.append((ds, pkey, fkey, s))
+    del _SCOPES[:-_CACHE_SIZE]
+    return s
+
+
+def _scope(ds: Any, period: Any, filters: Mapping[str, Any] | None) -> Scope:
+    return ds if isinstance(ds, Scope) else scope(ds, period, filters)
+
+
+# ----------------------------------------------------------------------------- sections
+
+@dataclass(eq=False)
+class Section:
+    """One report section's numbers. `message` is set when there is nothing to show (no data for the
+    scope or period, or nothing that applies); `frames` are reachable as attributes (section.by_stage)."""
+
+    name: str
+    scope: Scope
+    cards: pd.DataFrame | None = None
+    frames: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.cards is None:  # kpi_cards() of a section without cards shows nothing
+            self.cards = pd.DataFrame(columns=["period", "kpi", "name", "unit", "direction", "value", "status"])
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        frames = self.__dict__.get("frames", {})
+        if name in frames:
+            return frames[name]
+        if self.__dict__.get("message"):  # a section without data has no frames: None, so that layout code
+            return None                    # such as viz.funnel(section.stages) still runs (show() skips it)
+        raise AttributeError(f"section {self.__dict__.get('name', '?')!r} has no {name!r}")
+
+    @property
+    def empty(self) -> bool:
+        return self.message is not None
+
+    @property
+    def currency(self) -> str:
+        return self.scope.currency
+
+
+def show(section: Any, *blocks: Any) -> None:
+    """Display the blocks (KPI cards, charts, tables), or the section's "no data" message instead.
+
+    Charts are displayed as their HTML <figure> only (one PNG render, alt text kept); None is skipped."""
+    from IPython.display import display
+
+    from .cards import note
+
+    message = getattr(section, "message", None) if not isinstance(section, pd.DataFrame) else \
+        section.attrs.get("message")
+    if message:
+        display(note(message))
+        return
+    for b in blocks:
+        if b is None:
+            continue
+        if hasattr(b, "savefig") and hasattr(b, "_repr_html_"):
+            from .cards import HtmlBlock
+            from ..viz.export import figure_to_html
+            b = HtmlBlock(figure_to_html(b))
+        display(b)
+
+
+def _no_period_data(s: Scope, what: str) -> str:
+    return f"No {what} for {s.label} in {s.period_label}."
+
+
+def _order(df: pd.DataFrame, kpis: Iterable[str]) -> pd.DataFrame:
+    order = {k: i for i, k in enumerate(kpis)}
+    return df.iloc[np.argsort([order.get(k, len(order)) for k in df["kpi"]], kind="stable")].reset_index(drop=True)
+
+
+def _cards(s: Scope, kpis: Iterable[str], drop_empty: bool = True) -> tuple[pd.DataFrame, dict[str, str]]:
+    """compare() rows for the KPIs that apply to the scope, in the given order; quota attainment is rated
+    against 100%. KPIs left out (out of scope, no value) come back with the reason."""
+    kpis = list(dict.fromkeys(kpis))
+    skipped: dict[str, str] = {}
+    keep = []
+    for k in kpis:
+        why = s.in_scope(k)
+        if why:
+            skipped[k] = why
+        elif k in REGISTRY:
+            keep.append(k)
+    if not keep:
+        return pd.DataFrame(columns=["period", "kpi", "name", "unit", "direction", "value", "status"]), skipped
+    c = s.compare(keep)
+    skipped.update(c.attrs.get("skipped", {}))
+    c = _order(c.copy(), keep)
+    c.attrs = {}
+    qa = c["kpi"].eq("quota_attainment") & c["target"].isna() & c["value"].notna()
+    if qa.any():
+        c.loc[qa, "target"] = 1.0
+        ratio = c.loc[qa, "value"]
+        c.loc[qa, "status"] = np.where(ratio >= THRESHOLDS[0], "on track",
+                                       np.where(ratio >= THRESHOLDS[1], "at risk", "off track"))
+    c["name"] = [CARD_NAMES.get(k, n) for k, n in zip(c["kpi"], c["name"])]
+    if drop_empty:
+        gone = c["value"].isna()
+        for k in c.loc[gone, "kpi"]:
+            skipped.setdefault(k, f"no value for {s.period_label} (missing data or a zero denominator)")
+        c = c[~gone].reset_index(drop=True)
+    return c, skipped
+
+
+def cards(ds: Any, period: Any = "", scope_filters: Mapping[str, Any] | None = None,
+          kpis: Iterable[str] = HEADLINE_KPIS) -> pd.DataFrame:
+    """The headline KPI cards: compare() rows (value, previous, change, last year, target, status) for
+    `kpis` in that order. Quota attainment is rated against 100% when there is no target of its own.
+
+    KPIs that do not apply to the scope are left out (attrs["skipped"] says why); rows keep a NaN value
+    when there is none. attrs: skipped, currency, scope (label), period (label), message (set when the
+    scope has no data)."""
+    s = _scope(ds, period, scope_filters)
+    if s.message:
+        c = pd.DataFrame(columns=["period", "kpi", "name", "unit", "direction", "value", "status"])
+        c.attrs = {"skipped": {}, "currency": s.currency, "scope": s.label, "period": s.period_label,
+                   "message": s.message, "scope_message": s.message}
+        return c
+    c, skipped = _cards(s, kpis, drop_empty=False)
+    message = None
+    if c.empty or not (c["value"].fillna(0) != 0).any():
+        message = _no_period_data(s, "sales, pipeline or subscriptions")
+    c.attrs = {"skipped": skipped, "currency": s.currency, "scope": s.label, "period": s.period_label,
+               "message": message, "scope_message": message}
+    return c
+
+
+PUBLISHED = ("revenue", "win_rate", "pipeline_value", "quota_attainment", "mrr", "customer_churn_rate")
+
+
+def headline(cards_df: pd.DataFrame, kpis: Iterable[str] = PUBLISHED) -> dict[str, dict[str, Any]]:
+    """The headline KPIs for kpitools.report.manifest.publish_headline: {kpi: {name, value, display,
+    change, status}} from cards() rows, display text as on the cards ("$1.02M"), change as
+    "+4.2% vs September 2026" (percentage points for ratios). KPIs without a row are left out."""
+    currency = cards_df.attrs.get("currency", "USD")
+    out: dict[str, dict[str, Any]] = {}
+    rows = {r["kpi"]: r for r in cards_df.to_dict("records")} if len(cards_df) else {}
+    for k in kpis:
+        r = rows.get(k)
+        if r is None:
+            continue
+        value = None if pd.isna(r.get("value")) else float(r["value"])
+        change = None
+        prev = r.get("period") - 1 if isinstance(r.get("period"), pd.Period) else None
+        when = f" vs {period_label(prev)}" if prev is not None else " vs previous period"
+        if r.get("unit") == "ratio" and pd.notna(r.get("change")):
+            change = f"{r['change'] * 100:+.1f} pp{when}"
+        elif pd.notna(r.get("change_pct")):
+            change = f"{r['change_pct'] * 100:+.1f}%{when}"
+        status = r.get("status")
+        out[k] = {"name": str(r.get("name") or k), "value": value,
+                  "display": card_value(value, r.get("unit"), currency), "change": change,
+                  "status": None if status is None or pd.isna(status) else str(status)}
+    return out
+
+
+def _series(frame: pd.DataFrame, kpi: str) -> pd.Series:
+    rows = frame[frame["kpi"] == kpi]
+    return pd.Series(rows["value"].to_numpy(dtype="float64"), index=pd.PeriodIndex(rows["period"]), name=kpi)
+
+
+def _history(s: Scope, kpi: str, freq: str | None = None, full: bool = False) -> pd.Series:
+    """The KPI's series at `freq` (default the scope's) up to the scope's period, from the first period
+    with a non-zero value (the months before the business started selling are not history); full=True:
+    every period of the data, as computed."""
+    freq = freq or s.freq
+    if freq == s.freq:
+        y = s.series(kpi)
+    else:
+        key = ("series", kpi, freq)
+        if key not in s._cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s._cache[key] = _series(_compute(s.ds, kpi, freq=freq), kpi)
+        y = s._cache[key]
+    if full:
+        return y
+    end = pd.Period(s.period.end_time, y.index.freqstr) if len(y) else None
+    y = y[y.index <= end] if end is not None else y
+    nz = np.flatnonzero(y.fillna(0).to_numpy() != 0)
+    return y.iloc[nz[0]:] if len(nz) else y.iloc[0:0]
+
+
+def _ptext(p: pd.Period) -> str:
+    kind = p.freqstr[0].upper()
+    if kind == "M":
+        return p.strftime("%Y-%m")
+    if kind == "Q":
+        return f"{p.qyear}Q{p.quarter}"
+    if kind in ("Y", "A"):
+        return str(p.year)
+    return str(p)
+
+
+def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None, months: int = 24,
+                  horizon: int = 6, kpi: str = "revenue") -> Section:
+    """Revenue over the `months` before and including the period (quarters or years for a quarterly or
+    yearly report), the target per period where the targets table has one, and a forecast of the next
+    `horizon` periods.
+
+    The forecast is kpitools.forecast.combined_forecast (the open pipeline plus the statistical forecast
+    of what is usually not yet in it) when the report is for the data's last complete period, else the
+    statistical forecast alone (today's pipeline says nothing about an earlier period's future); both
+    use the fast ETS selection, fitted on the last two years (or the periods shown, if more).
+    Frames: actual (period, kpi, value), target (Series by period, future periods included, or None),
+    forecast (DataFrame or None), model (its name)."""
+    s = _scope(ds, period, filters)
+    sec = Section("revenue_trend", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    per_year = {"M": 12, "Q": 4, "Y": 1}[s.freq]
+    n = max(2, int(round(months * per_year / 12)))
+    window = pd.period_range(end=s.period, periods=n, freq=s.period.freqstr)
+    k = REGISTRY[kpi]
+    y = s.series(kpi).reindex(window)
+    if not (y.fillna(0) != 0).any():
+        sec.message = _no_period_data(s, f"{k.name.lower()}")
+        return sec
+    nz = np.flatnonzero(y.fillna(0).to_numpy() != 0)  # from the first period with data
+    y = y.iloc[nz[0]:]
+    actual = pd.DataFrame({"period": y.index, "kpi": kpi, "value": y.to_numpy()})
+    target = None
+    if kpi == "revenue":
+        t = s.targets("revenue")
+        t = t[(t.index >= y.index[0]) & (t.index <= s.period + horizon)]
+        if t.notna().any():
+            target = t
+    sec.frames.update(actual=actual, target=target, forecast=None, model=None)
+    # fit on the last two seasonal cycles (or the periods shown, if more): older history, such as the
+    # months the business was ramping up, bends multiplicative trend-seasonal models out of shape
+    history = _history(s, kpi).iloc[-max(n, 2 * per_year, 4):]
+    if len(history) < 8:
+        sec.notes.append(f"No forecast: {len(history)} periods of history are too few (8 or more needed).")
+        return sec
+    last = last_complete_period(s.full, s.freq) if s.as_of is not None else None
+    use_pipeline = (kpi == "revenue" and last is not None and s.period == last
+                    and s.ds.has("deals", "expected_close_at")
+                    and s.in_scope("pipeline_value") is None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if use_pipeline:
+                fc = combined_forecast(history, s.ds.deals, horizon, fast=True,
+                                       stage_probability=_stage_probabilities(s.full))
+                how = "open pipeline plus statistical forecast"
+            else:
+                fc = forecast(history, horizon, fast=True)
+                how = "statistical forecast"
+        except Exception as e:  # a forecast that cannot be made is a note, never a broken report
+            sec.notes.append(f"No forecast: {e}")
+            return sec
+    sec.frames.update(forecast=fc, model=fc.attrs.get("model"))
+    sec.notes.append(f"Forecast: {how} ({fc.attrs.get('model')}), shaded ranges are 80% and 95% intervals.")
+    return sec
+
+
+def _stage_probabilities(ds: Dataset) -> dict[str, float]:
+    probs = dict(ds.stage_probabilities or {})
+    st = ds.tables.get("stages")
+    if st is not None and {"stage", "probability"} <= set(st.columns):
+        for name, p in zip(st["stage"].astype(str), st["probability"]):
+            if pd.notna(p):
+                probs.setdefault(name, float(p))
+    return probs
+
+
+_OUTLOOK = {"M": "Q", "Q": "Y"}
+
+
+def attainment(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """Quota attainment for the period, and the outlook for the quarter (or year) that holds it: revenue
+    to date, the elapsed share, the projected total with its 80% range and the probability of reaching
+    the target (kpitools.forecast.projected_total, Theta method on the quarterly history), when the
+    targets table covers that whole quarter. Cards: quota attainment (against 100%); the outlook is for
+    narrative.attainment().
+    frames["outlook"]: dict (see narrative.attainment) or None."""
+    s = _scope(ds, period, filters)
+    sec = Section("attainment", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    c, skipped = _cards(s, ["quota_attainment", "revenue"])
+    sec.skipped.update(skipped)
+    rev = c[c["kpi"] == "revenue"]
+    qa = c[c["kpi"] == "quota_attainment"]
+    target = float(rev["target"].iloc[0]) if len(rev) and pd.notna(rev["target"].iloc[0]) else None
+    actual = float(rev["value"].iloc[0]) if len(rev) else None
+    sec.frames.update(attainment=float(qa["value"].iloc[0]) if len(qa) else None, target=target, actual=actual,
+                      period_label=s.period_label, outlook=None)
+    if target is None:
+        sec.message = f"No revenue target for {s.label} in {s.period_label}: the targets table has none."
+        return sec
+    sec.cards = c[c["kpi"] == "quota_attainment"].reset_index(drop=True)
+    sec.frames["outlook"] = _outlook(s, sec)
+    return sec
+
+
+def _outlook(s: Scope, sec: Section) -> dict | None:
+    big = _OUTLOOK.get(s.freq)
+    if big is None:
+        return None
+    P = pd.Period(s.period.end_time, pandas_freq(big, s.full.fiscal_year_start))
+    # targets are checked month by month: a quarter whose later months have no target yet has no target
+    months = pd.period_range(P.start_time, P.end_time, freq="M")
+    last_month = pd.Period(s.period.end_time, "M")
+    rev = _history(s, "revenue", "M", full=True).reindex(months)
+    done, todo = months[months <= last_month], months[months > last_month]
+    actual = float(rev.reindex(done).fillna(0).sum())
+    monthly = s.targets("revenue", "M")
+    have = [m for m in months if m in monthly.index and pd.notna(monthly[m])]
+    whole = s.targets("revenue", big)
+    if len(have) == len(months):
+        target, missing = float(monthly.reindex(months).sum()), []
+    elif not have and P in whole.index and pd.notna(whole[P]):
+        target, missing = float(whole[P]), []  # one target for the whole quarter / year
+    else:
+        target, missing = None, [m for m in months if m not in have]
+    elapsed = elapsed_share(P, s.period.end_time)
+    out = {"period": P, "label": period_label(P), "unit_word": {"Q": "quarter", "Y": "year"}[big],
+           "actual": actual, "elapsed": elapsed, "target": target,
+           "missing_target": [period_label(m) for m in missing], "projected": None, "lo_80": None,
+           "hi_80": None, "probability": None, "model": None, "complete": len(todo) == 0}
+    if out["complete"]:
+        out["projected"] = actual
+        if target:
+            out["probability"] = 1.0 if actual >= target else 0.0
+        return out
+    history = _history(s, "revenue", big)
+    history = history[history.index < P]
+    if len(history) < 4:
+        sec.notes.append(f"No projection for {out['label']}: {len(history)} complete {out['unit_word']}s of "
+                         f"history are too few (4 or more needed).")
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            pr = projected_total(history, actual, elapsed, target, model=OUTLOOK_MODEL)
+        except Exception as e:
+            sec.notes.append(f"No projection for {out['label']}: {e}")
+            return out
+    lo, hi = pr.interval.get(80.0, (None, None))
+    out.update(projected=float(pr.projected), lo_80=float(lo) if lo is not None else None,
+               hi_80=float(hi) if hi is not None else None,
+               probability=None if pr.probability is None else float(pr.probability), model=pr.model)
+    sec.notes.append(f"Projection for {out['label']}: revenue to date plus the forecast for the rest of the "
+                     f"{out['unit_word']} ({pr.model}), with the chance of reaching the target from its 80%/95% "
+                     f"intervals.")
+    return out
+
+
+def _stage_order(s: Scope, stages: Iterable[Any]) -> list[Any]:
+    st = s.full.tables.get("stages")
+    names = [x for x in stages if pd.notna(x)]
+    if st is not None and {"stage", "order"} <= set(st.columns):
+        rank = dict(zip(st["stage"].astype(str), st["order"]))
+        return sorted(names, key=lambda x: (rank.get(str(x), 1e9), str(x)))
+    return names
+
+
+def pipeline(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """The open pipeline at the end of the period: cards (pipeline value, weighted pipeline, open deals,
+    coverage of the next period's target gap, win rate, sales cycle, opportunities created)
+    and by_stage (stage, value, count in stage order)."""
+    s = _scope(ds, period, filters)
+    sec = Section("pipeline", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    c, skipped = _cards(s, PIPELINE_KPIS)
+    sec.cards, sec.skipped = c, skipped
+    by_stage = None
+    if s.ds.has("deals", "stage"):
+        f = s.compute(["pipeline_value", "open_deals"], by="stage")
+        f = f[f["stage"].notna()]
+        w = _wide(f, "stage", "kpi")
+        w = w.reindex(_stage_order(s, w.index))
+        by_stage = pd.DataFrame({"stage": [str(x) for x in w.index],
+                                 "value": w.get("pipeline_value", pd.Series(np.nan, index=w.index)).to_numpy(),
+                                 "count": w.get("open_deals", pd.Series(np.nan, index=w.index)).to_numpy()})
+        by_stage = by_stage[by_stage["count"].fillna(0) > 0].reset_index(drop=True)
+    sec.frames["by_stage"] = by_stage
+    open_value = c.loc[c["kpi"] == "pipeline_value", "value"]
+    if c.empty or (len(open_value) and float(open_value.iloc[0]) == 0 and (by_stage is None or by_stage.empty)
+                   and not (c["value"].fillna(0) != 0).any()):
+        sec.message = _no_period_data(s, "open deals or closed deals")
+    return sec
+
+
+def funnel(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """Lead funnel for the period: stages (funnel counts per stage; the visitor stage only when traffic is
+    in scope; the chart shows the step rates) and a card for the lead conversion rate."""
+    s = _scope(ds, period, filters)
+    sec = Section("funnel", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    c, skipped = _cards(s, FUNNEL_KPIS)
+    sec.cards, sec.skipped = c, skipped
+    stages = None
+    if s.in_scope("funnel") is None or "traffic" in s.unscoped:
+        f = s.compute("funnel")
+        sec.skipped.update(f.attrs.get("skipped", {}))
+        f = f[f["kpi"] == "funnel.count"]
+        if "traffic" in s.unscoped:
+            f = f[f["stage"].astype(str) != "visitor"]
+            sec.notes.append("Funnel: website visitors are not counted by " + " or ".join(s.unscoped["traffic"])
+                             + ", so the funnel starts at leads.")
+        stages = f[["period", "stage", "kpi", "value"]].reset_index(drop=True)
+    sec.frames["stages"] = stages
+    if stages is None or not (stages["value"].fillna(0) > 0).any():
+        sec.message = _no_period_data(s, "leads")
+    return sec
+
+
+def activity(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """Sales activity: cards (activities per rep, call reach / qualification / conversion against the
+    30/50/50 rule, email reply rate, demos booked)."""
+    s = _scope(ds, period, filters)
+    sec = Section("activity", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    c, skipped = _cards(s, ACTIVITY_KPIS)
+    sec.cards, sec.skipped = c, skipped
+    per_rep = c.loc[c["kpi"] == "activities_per_rep", "value"]
+    if not len(per_rep) or float(per_rep.iloc[0]) == 0:
+        sec.message = _no_period_data(s, "sales activities")
+    return sec
+
+
+_MOVEMENTS = ["new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr"]
+
+
+def recurring(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """Recurring revenue: cards (MRR, customer churn rate, NRR, GRR) and the
+    MRR movements of the period (movements: kpi, value; start and end MRR) for the waterfall."""
+    s = _scope(ds, period, filters)
+    sec = Section("recurring", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    why = s.in_scope("mrr")
+    if why:
+        sec.message = f"Recurring revenue is {why}; see the company or region report."
+        sec.skipped["mrr"] = why
+        return sec
+    c, skipped = _cards(s, RECURRING_KPIS)
+    sec.cards, sec.skipped = c, skipped
+    mrr = c[c["kpi"] == "mrr"]
+    if mrr.empty or not (mrr["value"].fillna(0) > 0).any():
+        sec.message = _no_period_data(s, "subscriptions")
+        return sec
+    mv = s.compute(_MOVEMENTS)
+    sec.frames.update(movements=mv[["period", "kpi", "value"]].reset_index(drop=True),
+                      start=float(mrr["previous"].iloc[0]) if pd.notna(mrr["previous"].iloc[0]) else 0.0,
+                      end=float(mrr["value"].iloc[0]))
+    return sec
+
+
+def customers(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None, cohorts: int = 12) -> Section:
+    """Customers: cards (new and lost customers, CAC, CLV, CAC payback) and the retention
+    of the last `cohorts` monthly acquisition cohorts up to the period (cells after the period left out)."""
+    s = _scope(ds, period, filters)
+    sec = Section("customers", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    why = s.in_scope("new_customers")
+    if why:
+        sec.message = f"Customer metrics are {why}; see the company or region report."
+        sec.skipped["new_customers"] = why
+        return sec
+    c, skipped = _cards(s, CUSTOMER_KPIS)
+    sec.cards, sec.skipped = c, skipped
+    last = pd.Period(s.period.end_time, "M")
+    first = last - (cohorts - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        key = ("cohorts", str(first), str(last))
+        if key not in s._cache:
+            s._cache[key] = _compute(s.ds, "cohort_retention", freq="M", period=f"{_ptext(first)}:{_ptext(last)}")
+        r = s._cache[key]
+    r = r[r["kpi"] == "cohort_retention.retention"].copy()
+    if len(r):
+        since = pd.to_numeric(r["months_since"].astype(object), errors="coerce")
+        cohort_month = pd.PeriodIndex(r["period"])
+        ok = np.array([(cm + int(m)) <= last if pd.notna(m) else False for cm, m in zip(cohort_month, since)])
+        r = r[ok].reset_index(drop=True)
+    sec.frames["cohorts"] = r
+    if c.empty and r.empty:
+        sec.message = _no_period_data(s, "customers")
+    return sec
+
+
+def products_channels(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """Products (product_performance: revenue, quantity, share, rank per product) and channels
+    (sales_by_channel: revenue, win rate, average purchase per channel) for the period, as tidy frames."""
+    s = _scope(ds, period, filters)
+    sec = Section("products_channels", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    f = s.compute(["product_performance", "sales_by_channel"])
+    sec.skipped.update(f.attrs.get("skipped", {}))
+    prod = f[f["kpi"].str.startswith("product_performance.")]
+    chan = f[f["kpi"].str.startswith("sales_by_channel.")]
+    prod = prod[["period", "product", "kpi", "value"]].reset_index(drop=True) if "product" in prod else None
+    chan = chan[["period", "channel", "kpi", "value"]].reset_index(drop=True) if "channel" in chan else None
+    sec.frames.update(products=prod, channels=chan)
+    rev = prod[prod["kpi"] == "product_performance.revenue"]["value"] if prod is not None else pd.Series(dtype=float)
+    if not (rev.fillna(0) > 0).any():
+        sec.message = _no_period_data(s, "won deals")
+    return sec
+
+
+def channel_table(channels: pd.DataFrame | None, currency: str = "USD") -> pd.DataFrame:
+    """products_channels().channels as display text, by revenue: Channel, Revenue, Share of revenue,
+    Win rate, Average deal (values formatted like the cards)."""
+    if channels is None or channels.empty:
+        return pd.DataFrame()
+    w = _wide(channels.assign(measure=channels["kpi"].str.removeprefix("sales_by_channel.")), "channel", "measure")
+    if "revenue" not in w:
+        return pd.DataFrame()
+    w = w.astype("float64").sort_values("revenue", ascending=False, kind="stable")
+    total = w["revenue"].sum()
+    out = pd.DataFrame({"Channel": [str(c).replace("_", " ").capitalize() for c in w.index],
+                        "Revenue": [card_value(v, "money", currency) for v in w["revenue"]],
+                        "Share of revenue": [card_value(v / total if total else np.nan, "ratio")
+                                             for v in w["revenue"]]})
+    for m, title, unit in (("won_deals", "Won deals", "count"), ("win_rate", "Win rate", "ratio"),
+                           ("avg_purchase_value", "Average deal", "money")):
+        if m in w:
+            out[title] = [card_value(v, unit, currency) for v in w[m]]
+    out = out.set_index("Channel")
+    out.index.name = None
+    return out
+
+
+_LEADERBOARD_COLUMNS = {  # measure -> (column title, unit)
+    "revenue": ("Revenue", "money"), "won_deals": ("Won deals", "count"), "win_rate": ("Win rate", "ratio"),
+    "quota_attainment": ("Quota attainment", "ratio"), "opportunities_created": ("Deals created", "count"),
+    "activities": ("Activities", "count"), "avg_sales_cycle_days": ("Sales cycle", "days"),
+    "churn_after_sale": ("Churn after sale", "ratio"),
+}
+
+
+LEADERBOARD_KPIS = ("revenue", "won_deals", "win_rate", "quota_attainment", "opportunities_created",
+                    "activities_per_rep", "avg_sales_cycle_days")
+
+
+def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
+    """The rep leaderboard for the period: table, one row per rep active in the period (an activity, or
+    a deal created or closed in it), best first: rep, team, revenue, won_deals, win_rate,
+    quota_attainment, opportunities_created, activities, avg_sales_cycle_days, each measure's median over
+    the scope's active reps ("<measure>_team_median", as rep_leaderboard names it), rank by revenue
+    (1 = highest, ties share the better rank) and status (quota attainment against 100%).
+
+    The same numbers as the rep_leaderboard KPI, computed for the period and the measures shown only
+    (compute(..., by="rep")), which is several times faster than the full leaderboard table."""
+    s = _scope(ds, period, filters)
+    sec = Section("leaderboard", s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    f = s.compute(LEADERBOARD_KPIS, by="rep")
+    sec.skipped.update(f.attrs.get("skipped", {}))
+    f = f[f["rep"].notna()]
+    w = _wide(f, "rep", "kpi").rename(columns={"activities_per_rep": "activities"}).reset_index()
+    if w.empty:
+        sec.message = _no_period_data(s, "reps with sales or activities")
+        return sec
+    w["rep"] = w["rep"].astype(str)
+    active = pd.Series(False, index=w.index)
+    for col in ("activities", "opportunities_created", "won_deals"):
+        if col in w:
+            active |= w[col].fillna(0) > 0
+    if "win_rate" in w:
+        active |= w["win_rate"].notna()  # closed a deal (won or lost)
+    w = w[active].reset_index(drop=True)
+    if w.empty:
+        sec.message = _no_period_data(s, "reps with sales or activities")
+        return sec
+    deals = s.ds.tables.get("deals")
+    if deals is not None and "team" in deals.columns:
+        d = deals.loc[deals["rep"].notna() & deals["team"].notna(), ["rep", "team"]].astype(str)
+        teams = d.groupby("rep")["team"].agg(lambda x: x.mode().iloc[0])
+        w.insert(1, "team", w["rep"].map(teams))
+    measures = [c for c in w.columns if c not in ("rep", "team")]
+    for m in measures:  # as rep_leaderboard: the median over the active reps of the scope (the "team")
+        w[m] = w[m].astype("float64")
+        w[f"{m}_team_median"] = w[m].median()
+    if "revenue" in w:
+        w["rank"] = w["revenue"].rank(ascending=False, method="min")
+        w = w.sort_values(["rank", "rep"], kind="stable").reset_index(drop=True)
+    if "quota_attainment" in w:
+        qa = w["quota_attainment"]
+        w["status"] = np.where(qa.isna(), None, np.where(qa >= THRESHOLDS[0], "on track",
+                                                         np.where(qa >= THRESHOLDS[1], "at risk", "off track")))
+    sec.frames["table"] = w
+    if len(w) < 2 and "rep" in s.filters:
+        sec.message = "The leaderboard compares reps: this report is for one rep (see the rep scorecard)."
+    return sec
+
+
+def leaderboard_table(table: pd.DataFrame, n: int = 10, currency: str = "USD") -> pd.DataFrame:
+    """The top `n` rows of leaderboard().table as display text: Rep, Team, Revenue, Won deals, Win rate,
+    Quota attainment, Deals created, Activities, Sales cycle (values formatted like the cards)."""
+    if table is None or table.empty:
+        return pd.DataFrame()
+    top = table.head(n)
+    out = pd.DataFrame({"#": [f"{int(r)}" if pd.notna(r) else "" for r in top.get("rank", range(1, len(top) + 1))],
+                        "Rep": top["rep"].astype(str)})
+    if "team" in top:
+        out["Team"] = top["team"].fillna("").astype(str)
+    for m, (title, unit) in _LEADERBOARD_COLUMNS.items():
+        if m in top and m != "churn_after_sale":
+            out[title] = [card_value(v, unit, currency) for v in top[m]]
+    out = out.set_index("#")
+    out.index.name = None
+    return out
+
+
+# ----------------------------------------------------------------------------- rep scorecard
+
+SCORECARD_KPIS = ("revenue", "won_deals", "quota_attainment", "win_rate", "avg_sales_cycle_days", "pipeline_value",
+                  "opportunities_created", "activities_per_rep", "call_reach_rate", "call_qualification_rate",
+                  "call_conversion_rate", "email_reply_rate", "churn_after_sale")
+
+
+def _benchmark_status(value: float, low: float | None, high: float | None) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    if (low is None or value >= low) and (high is None or value <= high):
+        return "on track"
+    bound = low if low is not None and value < low else high
+    dist = abs(value - bound) / abs(bound) if bound else np.inf
+    return "at risk" if dist < 0.10 else "off track"
+
+
+def _median_status(value: float, median: float, direction: str) -> str | None:
+    if value is None or median is None or pd.isna(value) or pd.isna(median) or direction not in ("higher", "lower"):
+        return None
+    if median == 0:
+        ratio = np.inf if (value >= 0 if direction == "higher" else value <= 0) else 0.0
+    else:
+        ratio = value / median if direction == "higher" else (median / value if value else np.inf)
+    return "on track" if ratio >= THRESHOLDS[0] else "at risk" if ratio >= THRESHOLDS[1] else "off track"
+
+
+def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None,
+              kpis: Iterable[str] = SCORECARD_KPIS) -> Section:
+    """One rep (or one team) against the median of their peers, for the period.
+
+    Subject: the `rep` filter; else the `team` filter (peers: the other teams, in the same region when a
+    region is given); else the top rep by revenue in the period within the other filters. A rep's peers
+    are the reps of their team (of their region when the rep has no team), counting those active in the
+    period (an activity, or a deal created or closed); medians include the subject.
+
+    Cards: compare-like rows (value, previous period, last year, status) where `benchmark` holds the KPI's
+    benchmark and the peer median as text, and status is rated against the benchmark (the 30/50/50 call
+    rules, win rate >= 15%), against 100% for quota attainment, else against the peer median (at risk
+    within 10%). frames: subject, level ("rep" or "team"), peer_word ("team EMEA North"), peer_title (for
+    the peers chart), peers (one row per peer, values per KPI),
+    table (kpi, name, unit, value, median, benchmark, status)."""
+    base = dict(filters or {})
+    s0 = _scope(ds, period, base)
+    full, p = s0.full, s0.period
+    flt = dict(s0.filters)
+    level, subject = ("rep", flt.get("rep")) if flt.get("rep") else ("team", flt.get("team")) if flt.get(
+        "team") else ("rep", None)
+    sec = Section("scorecard", s0)
+    if s0.message:
+        sec.message = s0.message
+        return sec
+    if subject is None:  # the top rep by revenue in the period within the other filters
+        f = s0.compute("revenue", by="rep")
+        f = f[f["rep"].notna() & (f["value"] > 0)].sort_values(["value", "rep"], ascending=[False, True], kind="stable")
+        if f.empty:
+            sec.message = _no_period_data(s0, "won deals (so no top rep to show)")
+            return sec
+        subject = str(f["rep"].iloc[0])
+        sec.notes.append(f"No rep or team was chosen: showing the top rep by revenue in {s0.period_label}, "
+                         f"{subject}.")
+    peer_filters = {k: v for k, v in flt.items() if k not in ("rep", "team")}
+    if level == "rep":
+        deals = full.tables.get("deals")
+        team = None
+        if deals is not None and "team" in deals.columns:
+            t = deals.loc[deals["rep"].astype(object) == subject, "team"].dropna()
+            team = str(t.mode().iloc[0]) if len(t) else None
+        if team:
+            peer_filters["team"] = team
+        peer_word = f"team {team}" if team else "peers"
+    else:
+        peer_word = "teams" + (f" in {flt['region']}" if flt.get("region") else "")
+    peers = scope(full, p, peer_filters)
+    sub = scope(full, p, {**peer_filters, level: subject})
+    sec.scope = sub
+    peer_title = (f"Revenue by rep, {peer_word}" if level == "rep"
+                  else "Revenue by team" + (f", {flt['region']}" if flt.get("region") else ""))
+    sec.frames.update(subject=subject, level=level, peer_word=peer_word, peer_title=peer_title)
+    kpis = [k for k in kpis if k in REGISTRY and peers.in_scope(k) is None]
+    prev, ly = p - 1, pd.Period(p.start_time - pd.DateOffset(years=1), p.freqstr)
+    f = peers.compute(kpis, by=level, period=[ly, prev, p])
+    sec.skipped.update(f.attrs.get("skipped", {}))
+    f = f[f[level].notna()].copy()
+    f[level] = f[level].astype(str)
+    cur = _wide(f[f["period"] == p], level, "kpi").astype("float64")
+    active = pd.Series(False, index=cur.index)
+    for k in ("activities_per_rep", "opportunities_created", "won_deals"):
+        if k in cur:
+            active |= cur[k].fillna(0) > 0
+    if subject not in cur.index or not active.get(subject, False):
+        sec.message = f"No sales or activity for {_SCOPE_WORDS[level]} {subject} in {s0.period_label}."
+        return sec
+    cur = cur[active]
+    median = cur.median(numeric_only=True)
+    sec.frames["peers"] = cur.reset_index()
+
+    def at(q: pd.Period, k: str) -> float:
+        r = f[(f["period"] == q) & (f["kpi"] == k) & (f[level] == subject)]["value"]
+        return float(r.iloc[0]) if len(r) else np.nan
+
+    rows = []
+    for k in kpis:
+        if k not in cur.columns:
+            continue
+        meta = REGISTRY[k]
+        v, pv, lv, med = at(p, k), at(prev, k), at(ly, k), float(median.get(k, np.nan))
+        bench_low = meta.benchmark.low if meta.benchmark else None
+        bench_high = meta.benchmark.high if meta.benchmark else None
+        target = np.nan
+        if meta.benchmark:
+            status = _benchmark_status(v, bench_low, bench_high)
+        elif k == "quota_attainment":
+            target = 1.0
+            status = None if pd.isna(v) else ("on track" if v >= 1 else "at risk" if v >= 0.9 else "off track")
+        else:
+            status = _median_status(v, med, meta.direction)
+        med_text = f"{'team' if level == 'rep' else 'peer'} median {card_value(med, meta.unit, full.currency)}"
+        # kpi_cards writes "Benchmark <text>": "Benchmark ≥ 30% · team median 28.1%" or
+        # "Benchmark is the team median, $46.2k"
+        bench = (f"{meta.benchmark.text} · {med_text}" if meta.benchmark
+                 else f"is the {med_text.replace(' median ', ' median, ', 1)}")
+        change = v - pv if pd.notna(v) and pd.notna(pv) else np.nan
+        good = None
+        if pd.notna(change) and meta.direction in ("higher", "lower"):
+            good = bool(change > 0) if meta.direction == "higher" else bool(change < 0)
+        if pd.isna(v):  # nothing to show (e.g. churn after sale without customers yet)
+            sec.skipped.setdefault(k, f"no value for {subject} in {s0.period_label}")
+            continue
+        rows.append({"kpi": k, "name": CARD_NAMES.get(k, meta.name), "unit": meta.unit, "direction": meta.direction,
+                     "value": v,
+                     "previous": pv, "change": change,
+                     "change_pct": change / abs(pv) if pd.notna(change) and pv else np.nan, "good": good,
+                     "last_year": lv, "yoy_change": v - lv if pd.notna(v) and pd.notna(lv) else np.nan,
+                     "yoy_pct": (v - lv) / abs(lv) if pd.notna(v) and pd.notna(lv) and lv else np.nan,
+                     "target": target, "benchmark": bench, "status": status, "median": med})
+    table = pd.DataFrame(rows)
+    sec.cards = table.drop(columns=["median"])
+    sec.frames["table"] = table
+    return sec
+
+
+def scorecard_table(section: Section) -> pd.DataFrame:
+    """scorecard().table as display text: KPI, the subject's value, the peer median, the benchmark and
+    the status."""
+    t = section.frames.get("table") if section is not None else None
+    if t is None or t.empty:
+        return pd.DataFrame()
+    cur = section.currency
+    who = str(section.frames.get("subject"))
+    median = "Team median" if section.frames.get("level") == "rep" else "Median of teams"
+    out = pd.DataFrame({
+        "KPI": t["name"].astype(str),
+        who: [card_value(v, u, cur) for v, u in zip(t["value"], t["unit"])],
+        median: [card_value(v, u, cur) for v, u in zip(t["median"], t["unit"])],
+        "Benchmark": [REGISTRY[k].benchmark.text if REGISTRY[k].benchmark else ("100%" if k == "quota_attainment"
+                      else "") for k in t["kpi"]],
+        "Status": [s if isinstance(s, str) else "not rated" for s in t["status"]],
+    })
+    out = out.set_index("KPI")
+    out.index.name = None
+    return out
+
+
+# ----------------------------------------------------------------------------- data notes
+
+_KPI_WORDS = {"subscriptions": "MRR, churn, NRR and other subscription KPIs", "customers": "customer counts",
+              "spend": "CAC and other spend KPIs", "traffic": "website visitors", "surveys": "NPS"}
+
+
+def data_notes(ds: Any, results: Iterable[Any] = (), period: Any = "", filters: Mapping[str, Any] | None = None
+               ) -> Section:
+    """What the report left out and why, and how fresh the data is.
+
+    results: the sections and frames of the report (anything with .skipped, attrs["skipped"] or .notes).
+    skipped: {kpi: reason}; frames: table (KPI, Reason: one row per KPI left out, for display), text
+    (paragraphs for note())."""
+    s = _scope(ds, period, filters)
+    sec = Section("data_notes", s)
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    for r in results:
+        if r is None:
+            continue
+        sk = getattr(r, "skipped", None)
+        if sk is None and isinstance(r, pd.DataFrame):
+            sk = r.attrs.get("skipped")
+        for k, why in (sk or {}).items():
+            skipped.setdefault(k, why)
+        for n in getattr(r, "notes", None) or []:
+            if n not in notes:
+                notes.append(n)
+    dr = s.full.date_range
+    text = []
+    if s.as_of is not None:
+        last = last_complete_period(s.full, "M")
+        text.append(f"Data as of {s.as_of.strftime('%d %B %Y').lstrip('0')}, the latest date in {s.full.name}; "
+                    f"the data starts on {dr[0].strftime('%d %B %Y').lstrip('0') if dr else '—'}. "
+                    f"The last complete month is {period_label(last)}; this report covers {s.period_label}.")
+        if s.period.end_time.normalize() > s.as_of.normalize():
+            text.append(f"{s.period_label} is not complete in the data: its figures are to date.")
+    if s.unscoped:
+        tables = [t for t in s.unscoped if t in _KPI_WORDS]
+        if tables:
+            cols = sorted({c for t in tables for c in s.unscoped[t]})
+            words = [_KPI_WORDS[t] for t in tables]
+            words = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+            text.append(f"This report is for {s.label}: {words} are not recorded by {' or '.join(cols)}, "
+                        f"so they are left out.")
+    text.append("Revenue counts won deals by close date; pipeline is the open deals at the end of the period; "
+                "targets come from the targets table.")
+    text.extend(notes)
+    rows = [{"KPI": REGISTRY[k].name if k in REGISTRY else k.replace("_", " ").capitalize(), "Reason": why}
+            for k, why in skipped.items()]
+    sec.skipped = skipped
+    sec.frames.update(table=pd.DataFrame(rows, columns=["KPI", "Reason"]), text="\n\n".join(text))
+    return sec
