@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(BIN)/kpitools sample $(DATA)
 	$(BIN)/kpitools validate $(DATA)
 	$(BIN)/kpitools kpis $(DATA) --kpi revenue won_deals win_rate pipeline_value mrr customer_churn_rate --freq M --period last --format table
+	$(BIN)/kpitools run params/demo.yml
+	@echo "open reports/index.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

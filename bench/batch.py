@@ -1,0 +1,237 @@
+"""Benchmark: `kpitools run` against the naive shell loop, same notebook, data and parameters.
+
+    .venv/bin/python bench/batch.py                       # notebooks/sales_report.ipynb on the sample data
+    .venv/bin/python bench/batch.py --stand-in            # a stand-in notebook (pandas + matplotlib + kpitools
+                                                          # import, a groupby over a generated CSV, one chart)
+    .venv/bin/python bench/batch.py --regions 4 --months 6 --workers 2 --out bench/results-batch.md
+
+The naive loop is what a cron job would do without kpitools: for each parameter set
+one `papermill` process, then one `jupyter nbconvert --to html --no-input` process.
+Both methods run here, one after the other, on the same parameter sets (4 regions x
+6 months = 24 reports by default). Reported: wall time, time per report, CPU time of
+the processes started, and the ratio; then the KPI values (every text output of
+every executed notebook) of both methods are compared and must be identical.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REGIONS = ["EMEA", "North America", "APAC", "LATAM"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--notebook", default="notebooks/sales_report.ipynb", help="report notebook to run")
+    ap.add_argument("--stand-in", action="store_true", help="use a generated stand-in notebook and CSV instead")
+    ap.add_argument("--regions", type=int, default=4, help="regions (max 4)")
+    ap.add_argument("--months", type=int, default=6, help="complete months back from the last one")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results-batch.md"))
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="kpitools-bench-batch-"))
+    try:
+        if args.stand_in:
+            notebook, data_param, data_value = stand_in(work)
+            label = "stand-in notebook (pandas, matplotlib, kpitools import; groupby over a 120k-row CSV; 1 chart)"
+        else:
+            notebook = (ROOT / args.notebook).resolve()
+            if not notebook.is_file():
+                sys.exit(f"{args.notebook} does not exist yet: run with --stand-in, or give --notebook PATH")
+            data_param, data_value = "data", str(work / "data")
+            run([str(BIN / "kpitools"), "sample", data_value], cwd=work)
+            label = f"{args.notebook} on the sample data (kpitools sample, small)"
+        regions = REGIONS[: args.regions]
+        periods = [f"last_complete_month-{i}" if i else "last_complete_month" for i in range(args.months - 1, -1, -1)]
+        spec = work / "bench.yml"
+        spec.write_text(json.dumps({
+            "notebook": str(notebook), "output": "ours/{period}/{region}.html",
+            "parameters": {data_param: data_value}, "grid": {"region": regions, "period": periods},
+        }, indent=2), encoding="utf-8")
+
+        from kpitools.report.spec import load_batch
+
+        runs = load_batch(spec, base=work).runs
+        print(f"{len(runs)} reports of {label}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}", flush=True)
+
+        ours = timed(lambda: run(ours_command(spec, args.workers), cwd=work))
+        print(f"kpitools run: {ours['wall']:.1f} s wall, {ours['cpu']:.1f} s CPU", flush=True)
+
+        naive_dir = work / "naive"
+        naive_dir.mkdir()
+
+        def naive() -> None:
+            for i, r in enumerate(runs):
+                out = naive_dir / f"{i:03d}.ipynb"
+                cmd = [str(BIN / "papermill"), str(notebook), str(out), "--no-progress-bar", "-k", "python3"]
+                for k, v in r.parameters.items():
+                    cmd += ["-p", k, str(v)]
+                run(cmd, cwd=work)
+                run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)], cwd=work)
+
+        slow = timed(naive)
+        print(f"naive loop:   {slow['wall']:.1f} s wall, {slow['cpu']:.1f} s CPU", flush=True)
+
+        manifest = json.loads((work / "ours" / "manifest.json").read_text())
+        by_html = {r["html"]: r for r in manifest["runs"]}
+        same, diffs = 0, []
+        for i, r in enumerate(runs):
+            record = by_html[r.html]
+            mine = outputs(work / "ours" / record["executed"], data_value)
+            theirs = outputs(naive_dir / f"{i:03d}.ipynb", data_value)
+            if mine == theirs and record["status"] == "ok":
+                same += 1
+            else:
+                diffs.append(r.html)
+        ok = sum(r["status"] in ("ok", "skipped") for r in manifest["runs"])
+        report(args, label, len(runs), ours, slow, same, diffs, ok)
+    finally:
+        if args.keep:
+            print(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def ours_command(spec: Path, workers: int) -> list[str]:
+    """`kpitools run` once the CLI has it; the same function through Python until then."""
+    probe = subprocess.run([str(BIN / "kpitools"), "run", "--help"], capture_output=True)
+    if probe.returncode == 0:
+        return [str(BIN / "kpitools"), "run", str(spec), "--workers", str(workers), "--force"]
+    return [sys.executable, "-c", "import sys; from kpitools.report.batch import run_batch; "
+            f"sys.exit(run_batch({str(spec)!r}, workers={workers}, force=True, progress=False))"]
+
+
+def run(cmd: list[str], cwd: Path) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode not in (0,):
+        sys.exit(f"{' '.join(cmd[:3])}... failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def timed(fn) -> dict[str, float]:  # noqa: ANN001
+    """Wall time, CPU time of every child process (robust to a busy machine), and the
+    load average before and after (other work on the machine slows the wall time)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "load": f"{load:.1f} → {os.getloadavg()[0]:.1f}"}
+
+
+def outputs(path: Path, data_value: str) -> list[str]:
+    """Every text a notebook showed (stdout, text/plain, text/html): the KPI values.
+    The data path differs by design (ours reads the prepared copy), so it is blanked."""
+    nb = json.loads(path.read_text())
+    texts = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or "injected-parameters" in cell["metadata"].get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                texts.append("".join(out["text"]))
+            for mime in ("text/plain", "text/html"):
+                if mime in out.get("data", {}):
+                    texts.append("".join(out["data"][mime]))
+    cache = str(path.parents[2] / ".cache") if ".runs" in path.parts else "\0"
+    return [_blank(t, data_value, cache) for t in texts]
+
+
+def _blank(text: str, data_value: str, cache: str) -> str:
+    import re
+
+    text = text.replace(data_value, "<data>")
+    text = re.sub(re.escape(cache) + r"/data-[0-9a-f]+", "<data>", text)
+    return re.sub(r"<Figure size [^>]*>|at 0x[0-9a-f]+", "", text)
+
+
+def report(args, label: str, n: int, ours: dict, slow: dict, same: int, diffs: list[str], ok: int) -> None:  # noqa: ANN001
+    ratio, cpu_ratio = slow["wall"] / ours["wall"], slow["cpu"] / ours["cpu"]
+    lines = [
+        "# Batch benchmark: `kpitools run` vs the naive loop",
+        "",
+        f"Command: `python bench/batch.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Notebook: {label}; {n} reports ({args.regions} regions x {args.months} months); "
+        f"`kpitools run --workers {args.workers}`.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. "
+        "The load average is that of the whole machine (other jobs ran too): wall times are noisy, the CPU "
+        "time of the processes each method started is not.",
+        "",
+        "| method | wall s | s per report | CPU s (all its processes) | load avg | speed-up wall | speed-up CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| naive loop (`papermill` + `jupyter nbconvert --no-input`, one process each) | {slow['wall']:.1f} | "
+        f"{slow['wall'] / n:.2f} | {slow['cpu']:.1f} | {slow['load']} | 1.0x | 1.0x |",
+        f"| `kpitools run` | {ours['wall']:.1f} | {ours['wall'] / n:.2f} | {ours['cpu']:.1f} | {ours['load']} | "
+        f"**{ratio:.1f}x** | **{cpu_ratio:.1f}x** |",
+        "",
+        f"KPI values identical in {same} of {n} reports (every stdout, text/plain and text/html output of the "
+        f"executed notebooks compared); {ok} of {n} runs ok."
+        + (f" Different: {', '.join(diffs[:5])}" if diffs else ""),
+        "",
+        "Why: each report still gets a fresh kernel of its own, but forked from a per-worker server that has",
+        "already imported IPython, ipykernel, pandas, matplotlib and kpitools; the next kernel starts while a run",
+        "executes; HTML is rendered in the worker (one exporter per process); a `data` dataset is read and",
+        "validated once and shared as Parquet; two workers use both cores. The fixed cost (starting 2 workers",
+        "and their fork servers, about 10 s of CPU) weighs less as a batch grows.",
+        "",
+    ]
+    Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+def stand_in(work: Path) -> tuple[Path, str, str]:
+    """A notebook with the real one's costs: imports (pandas, matplotlib, kpitools), a
+    groupby over a CSV, a table, a chart, a published headline."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    end = pd.Timestamp.today().to_period("M") - 1
+    n = 120_000
+    dates = pd.date_range((end - 23).start_time, end.end_time, freq="h")
+    df = pd.DataFrame({"date": rng.choice(dates, n), "region": rng.choice(REGIONS, n),
+                       "product": rng.choice([f"P{i}" for i in range(8)], n),
+                       "amount": rng.gamma(2.0, 500.0, n).round(2)})
+    csv = work / "sales.csv"
+    df.sort_values("date").to_csv(csv, index=False)
+    cells = [
+        ("markdown", "# Sales (stand-in report)", []),
+        ("code", 'region = ""\nperiod = ""\ncsv = ""', ["parameters"]),
+        ("code", "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+                 "from kpitools.report.manifest import publish_headline", []),
+        ("code", 'df = pd.read_csv(csv, parse_dates=["date"])\n'
+                 "if region:\n    df = df[df.region == region]\n"
+                 'if period:\n    df = df[df.date.dt.strftime("%Y-%m") == period]\n'
+                 'by_product = df.groupby("product")["amount"].agg(["count", "sum"]).round(2)\n'
+                 'print(f"revenue {df.amount.sum():.2f}, deals {len(df)}")\nby_product', []),
+        ("code", 'ax = by_product["sum"].plot.bar(title=f"Revenue by product: {region or \'all\'}, {period}")\n'
+                 "plt.show()", []),
+        ("code", 'publish_headline({"revenue": {"name": "Revenue", "value": float(df.amount.sum()), '
+                 '"display": f"${df.amount.sum():,.0f}"}, "deals": len(df)})', []),
+    ]
+    nb = {"cells": [{"cell_type": t, "metadata": {"tags": tags}, "source": src,
+                     **({"outputs": [], "execution_count": None} if t == "code" else {})} for t, src, tags in cells],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                       "language_info": {"name": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path = work / "stand_in.ipynb"
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path, "csv", str(csv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,409 @@
+"""`run_batch(spec)`: one notebook x many parameter sets -> reports, manifest, portal.
+
+    code = run_batch("params/demo.yml", workers=2)   # 0 all ok, 1 some failed
+                                                     # bad input raises BatchError (exit 2)
+
+Steps, each in one place:
+1. load_batch: read and check the spec against the notebook (nothing runs on bad input);
+2. fingerprint each run (notebook, parameters, kpitools version, data files) and
+   skip the ones whose last result matches and whose HTML exists (`force` redoes);
+3. start the executor's workers (their kernels warm up meanwhile), load the data
+   once and write a Parquet copy to `<output>/.cache/` that every run reads;
+4. execute the runs, updating `manifest.json` and `index.html` as each finishes.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from kpitools.data.problems import DataError, Problem
+
+from . import executors
+from .execute import RunResult, RunTask, execute_run, imports_of, init_worker
+from .manifest import RESULT_FILE, mask_parameters, read_json, write_json
+from .spec import Batch, BatchError, Run, load_batch, select
+
+RUNS_DIR = ".runs"
+CACHE_DIR = ".cache"
+MANIFEST = "manifest.json"
+PORTAL = "index.html"
+
+# Imported ahead in every kernel, on top of the notebook's own imports.
+WARMUP_ALWAYS = ("pandas",)
+
+
+def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: str = "local",
+              scheduler: str | None = None, only: Iterable[str] = (), force: bool = False,
+              retries: int | None = None, timeout: float | None = None, progress: bool = True,
+              today: dt.date | None = None) -> int:
+    """Run a batch spec; returns the exit code (0 all ok or skipped, 1 some runs failed).
+
+    Bad input (spec, notebook parameters, data, options) raises BatchError before
+    anything runs. `today` fixes the date relative periods resolve against (tests).
+    """
+    started = time.perf_counter()
+    batch = load_batch(spec_path, today=today)
+    runs = select(batch, tuple(only))
+    kernel = batch.spec.kernel or _kernel_name(batch.notebook)
+    workers, retries, timeout = _check_options(batch, kernel, executor=executor, workers=workers,
+                                               retries=retries, timeout=timeout)
+    data_prints = {v: data_fingerprint(v) for v in _data_values(runs)}
+    with _exclusive(batch):
+        records, todo = _plan(batch, runs, kernel, data_prints, force)
+        state = {"batch": batch, "runs": batch.runs, "records": records,
+                 "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        reporter = Reporter(total=len(runs), skipped=len(runs) - len(todo), enabled=progress)
+        if todo:
+            _execute(batch, todo, state, reporter, kernel=kernel, data_prints=data_prints, executor=executor,
+                     scheduler=scheduler, workers=min(workers, len(todo)), retries=retries, timeout=timeout)
+        write_outputs(**state, complete=True)
+    chosen = [records[r.id] for r in runs]
+    reporter.summary(chosen, batch.root, time.perf_counter() - started)
+    return 1 if any(r["status"] == "failed" for r in chosen) else 0
+
+
+@contextlib.contextmanager
+def _exclusive(batch: Batch) -> Iterator[None]:
+    """One batch at a time per output folder (cron runs that overlap would share run folders)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    (batch.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    with open(batch.root / RUNS_DIR / ".lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BatchError([Problem(f"another kpitools run is writing {_relative(batch.root)}",
+                                      file=str(batch.spec_path),
+                                      hint="wait for it to finish (or stop it), then run again")]) from None
+        yield
+
+
+def _data_values(runs: list[Run]) -> list[str]:
+    return sorted({str(r.parameters["data"]) for r in runs if r.parameters.get("data")})
+
+
+def _plan(batch: Batch, runs: list[Run], kernel: str, data_prints: dict[str, str],
+          force: bool) -> tuple[dict[str, dict[str, Any]], list[tuple[Run, str]]]:
+    """Manifest records of what needs no work, and the (run, fingerprint) pairs to execute.
+
+    A selected run is skipped when its last result is ok with the same fingerprint and
+    its HTML exists. Runs left out by `only` keep their last result in the manifest."""
+    notebook_hash = hashlib.sha256(batch.notebook.read_bytes()).hexdigest()
+    chosen = {r.id for r in runs}
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[Run, str]] = []
+    for run in batch.runs:
+        previous = read_json(batch.root / RUNS_DIR / run.id / RESULT_FILE)
+        fresh = (isinstance(previous, dict) and previous.get("status") == "ok"
+                 and (batch.root / run.html).is_file())
+        if run.id not in chosen:
+            if isinstance(previous, dict):
+                records[run.id] = _record(batch, run, previous, status="skipped" if fresh else "failed")
+            continue
+        fp = run_fingerprint(notebook_hash, run, data_prints.get(str(run.parameters.get("data"))), kernel)
+        if fresh and not force and previous.get("fingerprint") == fp:
+            records[run.id] = _record(batch, run, previous, status="skipped")
+        else:
+            todo.append((run, fp))
+    return records, todo
+
+
+def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], reporter: "Reporter", *,
+             kernel: str, data_prints: dict[str, str], executor: str, scheduler: str | None, workers: int,
+             retries: int, timeout: float | None) -> None:
+    """Start the workers, prepare the data meanwhile, run `todo`, record each result."""
+    records = state["records"]
+    warmup = tuple(dict.fromkeys([*WARMUP_ALWAYS, *imports_of(batch.notebook), *batch.spec.warmup]))
+    init = (init_worker, (kernel, warmup, str(batch.root / RUNS_DIR)))
+    ex = executors.get_executor(executor, workers=workers, scheduler=scheduler, init=init)
+    try:
+        ex.start()
+    except Exception as e:  # e.g. no Dask scheduler at that address
+        raise BatchError([Problem(f"cannot start the {executor} executor: {e}", file=str(batch.spec_path),
+                                  hint="check --scheduler, or use --executor local")]) from None
+    try:
+        # The workers' kernels boot while the data is read once, here.
+        prepared = {v: prepare_data(v, batch.root / CACHE_DIR, fp) for v, fp in data_prints.items()}
+    except BaseException:  # bad data: nothing has run, nothing is written
+        ex.close(cancel=True)
+        raise
+    tasks = [_task(batch, run, fp, prepared, state["generated_at"], kernel, warmup, retries, timeout,
+                   prestart=i < len(todo) - workers) for i, (run, fp) in enumerate(todo)]
+    by_id = {run.id: run for run, _ in todo}
+    interrupted, flushed = True, time.monotonic()
+    reporter.start()
+    try:
+        for task, outcome in ex.map_unordered(execute_run, tasks):
+            if not isinstance(outcome, RunResult):  # the worker itself died
+                outcome = RunResult(id=task.id, status="failed", error=f"worker failed: {outcome!r}",
+                                    fingerprint=task.fingerprint)
+            records[task.id] = _record(batch, by_id[task.id], outcome.__dict__)
+            reporter.advance(by_id[task.id], records[task.id])
+            if time.monotonic() - flushed > 1:  # the portal shows progress; not rewritten per run
+                write_outputs(**state, complete=False)
+                flushed = time.monotonic()
+        interrupted = False
+    finally:
+        reporter.stop()
+        ex.close(cancel=interrupted)
+        if interrupted:  # Ctrl-C: say what finished
+            for run, _ in todo:
+                records.setdefault(run.id, _record(batch, run, {"status": "failed",
+                                                                "error": "interrupted before it finished"}))
+            write_outputs(**state, complete=False)
+
+
+def _check_options(batch: Batch, kernel: str, *, executor: str, workers: int | None, retries: int | None,
+                   timeout: float | None) -> tuple[int, int, float | None]:
+    problems = []
+    where = str(batch.spec_path)
+    if executor not in executors.EXECUTORS:
+        problems.append(Problem(f"unknown executor {executor!r}", file=where,
+                                hint=f"use one of {', '.join(executors.EXECUTORS)}"))
+    if workers is not None and workers < 1:
+        problems.append(Problem(f"--workers {workers}: needs at least 1", file=where))
+    if retries is not None and retries < 0:
+        problems.append(Problem(f"--retries {retries}: cannot be negative", file=where))
+    if timeout is not None and timeout <= 0:
+        problems.append(Problem(f"--timeout {timeout}: must be more than 0 seconds", file=where))
+    try:
+        from jupyter_client.kernelspec import get_kernel_spec
+
+        get_kernel_spec(kernel)
+    except Exception:
+        problems.append(Problem(f"no Jupyter kernel named {kernel!r} on this machine", file=where,
+                                hint="set `kernel:` in the spec (see `jupyter kernelspec list`), or install "
+                                     "one: python -m ipykernel install --sys-prefix --name python3"))
+    if problems:
+        raise BatchError(problems)
+    return (workers or batch.spec.workers or executors.default_workers(),
+            batch.spec.retries if retries is None else retries,
+            batch.spec.timeout if timeout is None else timeout)
+
+
+def _kernel_name(notebook: Path) -> str:
+    try:
+        return json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["kernelspec"]["name"]
+    except (KeyError, TypeError, ValueError):
+        return "python3"
+
+
+def _task(batch: Batch, run: Run, fp: str, prepared: dict[str, tuple[str, str | None]], generated_at: str,
+          kernel: str, warmup: tuple[str, ...], retries: int, timeout: float | None, prestart: bool) -> RunTask:
+    params = dict(run.parameters)
+    freshness = None
+    if params.get("data"):
+        params["data"], freshness = prepared[str(params["data"])]
+    return RunTask(id=run.id, notebook=str(batch.notebook), parameters=params,
+                   run_dir=str(batch.root / RUNS_DIR / run.id), html=str(batch.root / run.html), fingerprint=fp,
+                   title=run.title, scope=run.scope,
+                   period=str(run.parameters["period"]) if run.parameters.get("period") else None,
+                   data_freshness=freshness, generated_at=generated_at, timeout=timeout, retries=retries,
+                   kernel=kernel, warmup=warmup, prestart=prestart)
+
+
+def _record(batch: Batch, run: Run, result: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+    """One manifest entry (paths relative to the manifest). A skipped run cost nothing this
+    time (0 seconds, 0 attempts); its headline and times are those of the run that made it."""
+    run_dir = f"{RUNS_DIR}/{run.id}"
+    status = status or result.get("status", "failed")
+    made_now = status != "skipped"
+    return {
+        "id": run.id,
+        "notebook": _relative(batch.notebook),
+        "parameters": mask_parameters(run.parameters),
+        "scope": run.scope,
+        "title": run.title,
+        "status": status,
+        "error": result.get("error"),
+        "html": run.html,
+        "executed": f"{run_dir}/notebook.ipynb",
+        "log": f"{run_dir}/log.txt",
+        "seconds": result.get("seconds") if made_now else 0,
+        "attempts": result.get("attempts", 0) if made_now else 0,
+        "headline": result.get("headline") or {},
+        "started_at": result.get("started_at"),
+        "finished_at": result.get("finished_at"),
+        "fingerprint": result.get("fingerprint"),
+    }
+
+
+def _relative(path: Path) -> str:
+    try:
+        return Path(path).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def write_outputs(*, batch: Batch, runs: list[Run], records: dict[str, dict[str, Any]], generated_at: str,
+                  complete: bool) -> dict[str, Any]:
+    """manifest.json and index.html in the output root, both written atomically."""
+    from .portal import write_portal
+
+    entries = [records[r.id] for r in runs if r.id in records]
+    counts = {s: sum(e["status"] == s for e in entries) for s in ("ok", "failed", "skipped")}
+    manifest = {
+        "spec": _relative(batch.spec_path),
+        "notebook": _relative(batch.notebook),
+        "generated_at": generated_at,
+        "today": batch.today.isoformat(),
+        "kpitools_version": _version(),
+        "complete": complete,
+        "status": "failed" if counts["failed"] else "ok",
+        "counts": counts,
+        "runs": entries,
+    }
+    write_json(batch.root / MANIFEST, manifest)
+    write_portal(manifest, batch.root / PORTAL)
+    return manifest
+
+
+def _version() -> str:
+    import kpitools
+
+    return kpitools.__version__
+
+
+def run_fingerprint(notebook_hash: str, run: Run, data_print: str | None, kernel: str) -> str:
+    """What a run's result depends on: unchanged fingerprint + existing HTML = nothing to do."""
+    payload = {"notebook": notebook_hash, "parameters": run.parameters, "kpitools": _version(),
+               "data": data_print, "kernel": kernel, "title": run.title, "scope": run.scope}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def data_fingerprint(value: str) -> str:
+    """Hash of the dataset config and each table file's path, size and modification
+    time. A database table can change at any time: such a dataset never counts as unchanged."""
+    from kpitools.data.loader import resolve
+
+    try:
+        config, folder, source = resolve(value)
+    except DataError as e:
+        raise BatchError([Problem(f"parameter data={value!r}: {p.message}", file=p.file, hint=p.hint)
+                          for p in e.problems]) from None
+    h = hashlib.sha256()
+    src = Path(source)
+    if src.is_file():
+        h.update(src.read_bytes())
+    for name, table in sorted(config.tables.items()):
+        if table.path:
+            path = (Path(folder) / table.path).resolve()
+            try:
+                st = path.stat()
+                h.update(f"{name}|{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            except OSError:
+                h.update(f"{name}|{path}|missing\n".encode())
+        else:
+            h.update(f"{name}|{uuid.uuid4()}\n".encode())
+    return h.hexdigest()
+
+
+def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | None]:
+    """Load (and validate) the dataset once and write a typed Parquet copy with its
+    dataset.yml, which every run loads instead of re-reading and re-parsing the source.
+    Returns (the copy's folder, the data's last date). Reused while the data is unchanged."""
+    import yaml
+
+    folder = cache / f"data-{fingerprint[:16]}"
+    info = read_json(folder / "prepared.json")
+    if isinstance(info, dict) and (folder / "dataset.yml").is_file():
+        return str(folder), info.get("data_freshness")
+    import kpitools
+
+    try:
+        ds = kpitools.load(value)
+    except DataError as e:
+        raise BatchError(list(e.problems)) from None
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        config = {"name": ds.name, "currency": ds.currency, "fiscal_year_start": ds.fiscal_year_start,
+                  "stage_probabilities": dict(ds.stage_probabilities), "tables": {}}
+        for name, df in ds.tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
+            config["tables"][name] = {"path": f"{name}.parquet"}
+        (tmp / "dataset.yml").write_text(f"# prepared by kpitools run from {value}\n"
+                                         + yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                                         encoding="utf-8")
+        dr = ds.date_range
+        freshness = dr[1].date().isoformat() if dr else None
+        write_json(tmp / "prepared.json", {"source": value, "data_freshness": freshness})
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)  # whole folder at once: a crash never leaves half a copy in use
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in cache.glob("data-*"):  # earlier copies of data that has changed since
+        if old != folder and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    return str(folder), freshness
+
+
+class Reporter:
+    """Progress: a rich bar on a terminal, plain log lines otherwise, nothing when disabled."""
+
+    def __init__(self, total: int, skipped: int, enabled: bool = True) -> None:
+        self.total, self.skipped, self.enabled = total, skipped, enabled
+        self.done = self.failed = 0
+        self.t0 = time.perf_counter()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        if not self.enabled:
+            return
+        if self.skipped:
+            print(f"{self.skipped} of {self.total} reports unchanged: skipped", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("reports"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(),
+                                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
+            self.task = self.bar.add_task("reports", total=self.total - self.skipped, failed=0)
+            self.bar.start()
+
+    def advance(self, run: Run, record: dict[str, Any]) -> None:
+        self.done += 1
+        self.failed += record["status"] == "failed"
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, failed=self.failed)
+            if record["status"] == "failed":
+                self.bar.console.print(f"[red]failed[/red] {run.html}: {record['error']}", markup=True,
+                                       highlight=False)
+            return
+        todo = self.total - self.skipped
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / self.done * (todo - self.done)
+        error = f": {record['error']}" if record["status"] == "failed" else ""
+        print(f"[{self.done:>{len(str(todo))}}/{todo}] {record['status']:<6} {run.html} "
+              f"({record.get('seconds') or 0:.1f} s, {self.failed} failed, ETA {eta:.0f} s){error}",
+              file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def summary(self, records: list[dict[str, Any]], root: Path, seconds: float) -> None:
+        if not self.enabled:
+            return
+        counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "failed", "skipped")}
+        print(f"{len(records)} reports: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} "
+              f"unchanged, in {seconds:.1f} s; portal: {_relative(root / PORTAL)}", flush=True)

@@ -1,0 +1,204 @@
+"""Executors: where batch runs execute. One interface, registered by name.
+
+    with get_executor("local", workers=4, init=(init_worker, args)) as ex:
+        for item, outcome in ex.map_unordered(execute_run, tasks):
+            ...   # outcome: fn's return value, or the exception that stopped the worker
+
+- `serial`: in this process, one after another (debugging, tests).
+- `local`: a pool of worker processes on this machine (default: one per CPU).
+- `dask`: a Dask distributed cluster: `scheduler="tcp://host:8786"`, or a
+  LocalCluster of worker processes when no address is given. Remote workers
+  need kpitools installed and the same file system (notebook, data, output).
+
+Retries and time-outs live in the run itself (execute.py), so every executor
+behaves the same; an executor only schedules and reports.
+Add one with `@register_executor("name")` on an `Executor` subclass.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from abc import ABC, abstractmethod
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator
+
+Init = tuple[Callable[..., Any], tuple[Any, ...]] | None
+
+EXECUTORS: dict[str, type["Executor"]] = {}
+
+
+def register_executor(name: str) -> Callable[[type["Executor"]], type["Executor"]]:
+    def add(cls: type[Executor]) -> type[Executor]:
+        EXECUTORS[name] = cls
+        cls.name = name
+        return cls
+
+    return add
+
+
+def get_executor(name: str, *, workers: int | None = None, scheduler: str | None = None,
+                 init: Init = None) -> "Executor":
+    """An executor by name; ValueError for an unknown name."""
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r}: use one of {', '.join(EXECUTORS)}")
+    return EXECUTORS[name](workers=workers, scheduler=scheduler, init=init)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class Executor(ABC):
+    """Runs `fn(item)` for many items and yields each (item, outcome) as it completes.
+
+    `init` = (function, args) runs once in every worker before its first item
+    (the runner uses it to start warm kernels early)."""
+
+    name = "executor"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, init: Init = None) -> None:
+        self.workers = workers or default_workers()
+        self.scheduler = scheduler
+        self.init = init
+
+    def __enter__(self) -> "Executor":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close(cancel=exc[0] is not None)
+
+    def start(self) -> None:
+        """Bring workers up (may return before they are ready)."""
+
+    def close(self, cancel: bool = False) -> None:
+        """Release workers; `cancel` drops runs not started yet."""
+
+    @abstractmethod
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """(item, fn(item) or the exception raised around it), in completion order."""
+
+
+@register_executor("serial")
+class SerialExecutor(Executor):
+    def start(self) -> None:
+        self.workers = 1
+        if self.init:
+            self.init[0](*self.init[1])
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        for item in items:
+            try:
+                yield item, fn(item)
+            except Exception as e:
+                yield item, e
+
+    def close(self, cancel: bool = False) -> None:
+        from .execute import POOL
+
+        POOL.close()  # the fork server stays for the next batch; it exits with this process
+
+
+def _noop() -> None:
+    return None
+
+
+@register_executor("local")
+class LocalExecutor(Executor):
+    """Worker processes (spawned: no fork of a parent that holds threads and data)."""
+
+    pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        init, args = self.init if self.init else (None, ())
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=init, initargs=args)
+        # Workers are spawned on demand: ask for all of them now, so their kernels warm up
+        # while the parent is still preparing the data.
+        for _ in range(self.workers):
+            self.pool.submit(_noop)
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        assert self.pool is not None, "use the executor in a with block"
+        pending = {self.pool.submit(fn, item): item for item in items}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = pending.pop(future)
+                try:
+                    yield item, future.result()
+                except Exception as e:  # a worker process died (BrokenProcessPool) or could not pickle
+                    yield item, e
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is not None:
+            if cancel:
+                # Running notebooks would otherwise finish first (a worker executing a notebook
+                # handles SIGTERM itself). Its fork server and kernels exit with it.
+                for process in list(getattr(self.pool, "_processes", {}).values()):
+                    process.kill()
+            self.pool.shutdown(wait=True, cancel_futures=cancel)
+            self.pool = None
+
+
+@register_executor("dask")
+class DaskExecutor(Executor):
+    """Dask distributed: one task per run, one thread per worker process (a run
+    drives a kernel; more threads would only share one warm-kernel pool)."""
+
+    client: Any = None
+    cluster: Any = None
+
+    def start(self) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = Client(self.scheduler)
+        else:
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=40)
+            self.client = Client(self.cluster)
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        from distributed import as_completed
+
+        batch = uuid.uuid4().hex[:8]  # task keys are unique on a shared cluster
+        futures = {self.client.submit(_dask_call, fn, item, self.init, pure=False,
+                                      key=f"kpitools-run-{getattr(item, 'id', i)}-{batch}"): item
+                   for i, item in enumerate(items)}
+        for future in as_completed(futures):
+            item = futures[future]
+            try:
+                yield item, future.result()
+            except Exception as e:
+                yield item, e
+
+    def close(self, cancel: bool = False) -> None:
+        from .execute import shutdown_worker
+
+        if self.client is not None:
+            try:
+                self.client.run(shutdown_worker)
+            except Exception:  # workers already gone
+                pass
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+
+_dask_initialised = False
+
+
+def _dask_call(fn: Callable[[Any], Any], item: Any, init: Init) -> Any:
+    """In a Dask worker: run `init` once per worker process (in the task thread, which
+    also owns the warm kernels), then the item."""
+    global _dask_initialised
+    if init and not _dask_initialised:
+        _dask_initialised = True
+        init[0](*init[1])
+    return fn(item)

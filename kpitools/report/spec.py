@@ -1,0 +1,476 @@
+"""Batch specs (`params/*.yml`): one notebook x many parameter sets.
+
+    notebook: notebooks/sales_report.ipynb
+    output: reports/{period}/{region}.html   # filled from each run's parameters
+    parameters: {data: data/sample}          # shared by every run
+    grid:                                    # cross product: one run per combination
+      region: [EMEA, North America, APAC, LATAM, ""]
+      period: [last_complete_month]          # relative periods resolve at run time
+    runs:                                    # and/or explicit runs (added to the grid's)
+      - {region: EMEA, period: 2024Q4}
+    timeout: 600        # seconds per run (per attempt)
+    retries: 1          # further attempts after a failure, with back-off
+    title: "Sales {period}: {region}"
+
+Relative paths (notebook, output, data) are read from the folder `kpitools run`
+is started in. Everything is checked before anything runs; every problem found
+is raised at once as a `BatchError` naming the spec file, the key and the fix.
+An empty parameter value means "all" and is written as `all` in file names.
+"""
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import difflib
+import hashlib
+import itertools
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kpitools.data.config import _line_of
+from kpitools.data.problems import DataError, Problem
+
+from .relative import resolve_period
+
+ALL_LABEL = "all"  # an empty value ("" = all regions) in file names and run ids
+NOT_FILTERS = ("data", "period")  # parameters that are not a scope (region, team, rep...)
+
+
+class BatchError(DataError):
+    """Bad batch input (spec, notebook, parameters, --only): exit code 2, nothing run."""
+
+
+class BatchSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notebook: str = Field(description="the parameterised notebook to run")
+    output: str = Field(description="HTML path template, e.g. reports/{period}/{region}.html")
+    parameters: dict[str, Any] = Field({}, description="parameters shared by every run")
+    grid: dict[str, list[Any]] = Field({}, description="one run per combination of these values")
+    runs: list[dict[str, Any]] = Field([], description="explicit runs, added to the grid's")
+    title: str | None = Field(None, description="report title template, e.g. 'Sales {period}'")
+    timeout: float | None = Field(None, gt=0, description="seconds per run attempt")
+    retries: int = Field(0, ge=0, le=10, description="further attempts after a failure")
+    workers: int | None = Field(None, ge=1, description="parallel runs (default: CPU count)")
+    kernel: str | None = Field(None, description="kernel name (default: the notebook's)")
+    fiscal_year_start: int = Field(1, ge=1, le=12, description="month fiscal quarters/years start in")
+    warmup: list[str] = Field([], description="extra modules to import in each kernel ahead of its run")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str                      # stable across batches: names the run's folder
+    parameters: dict[str, Any]   # what the notebook gets (relative periods resolved)
+    html: str                    # output path relative to the output root (posix)
+    scope: str                   # "EMEA", "EMEA · Enterprise", "Company-wide"
+    title: str | None
+
+
+@dataclass
+class Batch:
+    spec_path: Path
+    spec: BatchSpec
+    notebook: Path               # absolute
+    root: Path                   # absolute output root: index.html, manifest.json, .runs/, .cache/
+    declared: dict[str, Any]     # the notebook's parameters and their defaults
+    runs: list[Run] = field(default_factory=list)
+    today: dt.date = field(default_factory=dt.date.today)
+
+
+class _Unknown:
+    """A declared parameter whose default is not a literal: any type is accepted."""
+
+    def __repr__(self) -> str:
+        return "<expression>"
+
+
+UNKNOWN = _Unknown()
+
+
+def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Path | None = None) -> Batch:
+    """Read, check and expand a batch spec; raises BatchError listing every problem."""
+    spec_path = Path(spec_path)
+    where = str(spec_path)
+    base = (base or Path.cwd()).absolute()
+    today = today or dt.date.today()
+    spec, node = _read_spec(spec_path)
+
+    def problem(loc: tuple, message: str, hint: str = "") -> Problem:
+        key = ".".join(str(k) for k in loc)
+        line = _line_of(node, loc)
+        return Problem(f"line {line}: {key}: {message}" if line else f"{key}: {message}", file=where, hint=hint)
+
+    problems: list[Problem] = []
+    notebook = base / spec.notebook
+    declared: dict[str, Any] = {}
+    try:
+        declared = notebook_parameters(notebook)
+    except BatchError as e:
+        problems += [problem(("notebook",), p.message, p.hint) for p in e.problems]
+    root, template_problems = _check_template(spec.output)
+    problems += [problem(("output",), msg, hint) for msg, hint in template_problems]
+    problems += [problem(loc, msg, hint) for loc, msg, hint in _check_parameters(spec, declared, notebook, base)]
+    combos = _expand(spec)
+    title_problems = _template_problems(spec.title, {k: 1 for p, _ in combos for k in p}) if spec.title else []
+    problems += [problem(("title",), msg, "use {name} with a parameter name, e.g. 'Sales {period}'")
+                 for msg in title_problems]
+    runs: list[Run] = []
+    if root is not None:
+        runs, found = _make_runs(spec, combos, root, today, fill_title=not title_problems)
+        problems += [problem(loc, msg, hint) for loc, msg, hint in found]
+    if problems:
+        raise BatchError(problems)
+    return Batch(spec_path=spec_path, spec=spec, notebook=notebook, root=base / root,
+                 declared=declared, runs=runs, today=today)
+
+
+Located = tuple[tuple, str, str]  # (where in the spec, what is wrong, how to fix it)
+
+
+def _expand(spec: BatchSpec) -> list[tuple[dict[str, Any], dict[str, tuple]]]:
+    """Every run's parameters, with the spec location each value came from (for messages):
+    the grid's cross product, then the explicit runs; shared parameters under both."""
+    shared_loc = {k: ("parameters", k) for k in spec.parameters}
+    combos = []
+    if spec.grid:
+        keys = list(spec.grid)
+        for indexes in itertools.product(*(range(len(spec.grid[k])) for k in keys)):
+            combo = {k: spec.grid[k][i] for k, i in zip(keys, indexes)}
+            locs = {k: ("grid", k, i) for k, i in zip(keys, indexes)}
+            combos.append(({**spec.parameters, **combo}, {**shared_loc, **locs}))
+    for i, run in enumerate(spec.runs):
+        combos.append(({**spec.parameters, **run}, {**shared_loc, **{k: ("runs", i, k) for k in run}}))
+    if not spec.grid and not spec.runs:
+        combos.append((dict(spec.parameters), shared_loc))
+    return combos
+
+
+def _check_parameters(spec: BatchSpec, declared: dict[str, Any], notebook: Path, base: Path) -> list[Located]:
+    """Each parameter name against the notebook's parameters cell, each value's type and content."""
+    values = [(("parameters", k), k, v) for k, v in spec.parameters.items()]
+    values += [(("grid", k, i), k, v) for k, vs in spec.grid.items() for i, v in enumerate(vs)]
+    values += [(("runs", i, k), k, v) for i, run in enumerate(spec.runs) for k, v in run.items()]
+    out: list[Located] = []
+    for key, items in spec.grid.items():
+        if not items:
+            out.append((("grid", key), "empty list: the grid would have no runs",
+                        "give at least one value, or remove the key"))
+    reported: set[tuple] = set()
+    for loc, name, value in values:
+        if not declared:  # the notebook could not be read: reported already
+            break
+        if name not in declared:
+            key_loc = loc[:2] if loc[0] == "grid" else loc  # once per grid key, not per value
+            if key_loc not in reported:
+                reported.add(key_loc)
+                close = difflib.get_close_matches(name, declared, n=1)
+                out.append((key_loc, f"the notebook does not declare a parameter {name!r}"
+                            + (f"; did you mean {close[0]!r}?" if close else ""),
+                            f"parameters of {notebook.name}: {', '.join(declared)}"))
+            continue
+        out += [(loc, msg, hint) for msg, hint in _check_value(name, value, declared[name], base)]
+    return out
+
+
+def _make_runs(spec: BatchSpec, combos: list[tuple[dict[str, Any], dict[str, tuple]]], root: str,
+               today: dt.date, fill_title: bool) -> tuple[list[Run], list[Located]]:
+    """Resolve relative periods, fill the output template (values must stay inside the
+    output folder) and make sure no two runs write one file."""
+    fields = _template_fields(spec.output)
+    runs: list[Run] = []
+    problems: list[Located] = []
+    by_path: dict[str, dict[str, Any]] = {}
+    for params, locs in combos:
+        resolved = {k: resolve_period(v, today, spec.fiscal_year_start) for k, v in params.items()}
+        missing = [f for f in fields if f not in resolved]
+        if missing:
+            problems.append((("output",), f"{{{missing[0]}}} is not a parameter of every run",
+                             f"add {missing[0]} to `parameters:`, `grid:` or each entry of `runs:`"))
+            continue
+        unsafe = [(f, _unsafe_in_path(resolved[f])) for f in fields if _unsafe_in_path(resolved[f])]
+        for f, msg in unsafe:
+            problems.append((locs[f], f"value {resolved[f]!r} {msg}, and it names the output file",
+                             f"use a value without / \\ .. or control characters, or leave {{{f}}} out of `output:`"))
+        if unsafe:
+            continue
+        html = _fill(spec.output, resolved)
+        rel = str(PurePosixPath(html).relative_to(root)) if root != "." else html
+        first = by_path.setdefault(rel.lower(), params)  # case-insensitive file systems too
+        if first is not params:
+            problems.append((locs.get(fields[0], ("output",)), f"two runs write {html}: {_describe(first)} and "
+                             f"{_describe(params)}", "put the parameter that tells them apart into `output:`, "
+                                                     "or remove the duplicate run"))
+            continue
+        title = _fill(spec.title, resolved) if spec.title and fill_title else spec.title
+        runs.append(Run(id=_run_id(rel), parameters=resolved, html=rel, scope=scope_of(resolved), title=title))
+    return runs, problems
+
+
+def select(batch: Batch, only: tuple[str, ...] | list[str]) -> list[Run]:
+    """The runs matching every `KEY=VALUE` (a key given twice matches either value).
+    VALUE is compared with the spec's value, the resolved one, and the file-name label."""
+    if not only:
+        return list(batch.runs)
+    wanted: dict[str, set[str]] = {}
+    problems = []
+    for item in only:
+        key, sep, value = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(Problem(f"--only {item!r}: write it as KEY=VALUE, e.g. region=EMEA",
+                                    file=str(batch.spec_path)))
+            continue
+        if not any(key in r.parameters for r in batch.runs):
+            keys = sorted({k for r in batch.runs for k in r.parameters})
+            problems.append(Problem(f"--only {item!r}: no run has a parameter {key!r}", file=str(batch.spec_path),
+                                    hint=f"parameters: {', '.join(keys)}"))
+            continue
+        wanted.setdefault(key, set()).add(value.strip())
+    if problems:
+        raise BatchError(problems)
+
+    def matches(run: Run) -> bool:
+        for key, values in wanted.items():
+            v = run.parameters.get(key)
+            names = {str(v), label(v)}
+            if not names & values:
+                return False
+        return True
+
+    chosen = [r for r in batch.runs if matches(r)]
+    if not chosen:
+        options = "; ".join(f"{k}: {', '.join(sorted({label(r.parameters.get(k)) for r in batch.runs}))}"
+                            for k in wanted)
+        raise BatchError([Problem(f"--only {' '.join(only)}: no run matches", file=str(batch.spec_path),
+                                  hint=f"values in this batch: {options}")])
+    return chosen
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """Names and default values declared in the notebook's cell tagged `parameters`
+    (UNKNOWN for a default that is not a literal). Raises BatchError."""
+    try:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BatchError([Problem(f"{path}: no such notebook",
+                                  hint="relative paths are read from the folder you run kpitools in")]) from None
+    except (OSError, ValueError) as e:
+        raise BatchError([Problem(f"{path}: not a readable notebook ({e})", hint="give an .ipynb file")]) from None
+    cells = [c for c in nb.get("cells", []) if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    if not cells:
+        raise BatchError([Problem(f"{path} has no cell tagged `parameters`",
+                                  hint="tag the cell that sets the defaults (region = \"\", ...) `parameters` "
+                                       "in JupyterLab's property inspector")])
+    source = cells[0].get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    # Magics and shell escapes are not Python: blank them so the rest still parses.
+    source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise BatchError([Problem(f"{path}: the parameters cell is not valid Python (line {e.lineno}: {e.msg})",
+                                  hint="fix the parameters cell")]) from None
+    declared: dict[str, Any] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign):  # region: str = ""
+            targets = [stmt.target]
+        else:
+            continue
+        value = stmt.value
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    declared[target.id] = ast.literal_eval(value) if value is not None else UNKNOWN
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    declared[target.id] = UNKNOWN
+    return declared
+
+
+def label(value: Any) -> str:
+    """How a parameter value appears in file names, run ids and --only."""
+    return ALL_LABEL if value in (None, "") else str(value)
+
+
+def scope_of(parameters: dict[str, Any]) -> str:
+    """The report's audience: its non-empty filter values (region, team, ...)."""
+    parts = [str(v) for k, v in parameters.items()
+             if k not in NOT_FILTERS and isinstance(v, str) and v and not _looks_secret(k, v)]
+    return " · ".join(parts) or "Company-wide"
+
+
+def _looks_secret(name: str, value: Any) -> bool:
+    from .manifest import has_secret
+
+    return has_secret(name, value)
+
+
+def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BatchError([Problem("no such batch spec", file=where, hint="give a params/*.yml file")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BatchError([Problem(f"cannot read the spec ({e})", file=where, hint="save it as UTF-8 YAML")]) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise BatchError([Problem(f"YAML syntax error: {line}{getattr(e, 'problem', None) or e}", file=where,
+                                  hint="fix the YAML (indentation, a missing colon or quote)")]) from None
+    if not isinstance(data, dict):
+        raise BatchError([Problem("the spec is empty or not a mapping", file=where,
+                                  hint="start from params/demo.yml: notebook, output, parameters, grid")])
+    try:
+        return BatchSpec.model_validate(data), node
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            key = ".".join(str(k) for k in loc)
+            line = _line_of(node, loc)
+            at = f"line {line}: " if line else ""
+            if err["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(str(loc[-1]), BatchSpec.model_fields, n=1)
+                msg = f"unknown key {loc[-1]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                hint = f"allowed keys: {', '.join(BatchSpec.model_fields)}"
+            elif err["type"] == "missing":
+                msg, hint = "missing", f"add `{key}:` ({BatchSpec.model_fields[str(loc[0])].description})"
+            elif loc and loc[0] == "grid":
+                msg, hint = err["msg"], "each grid key takes a list of values: region: [EMEA, APAC]"
+            elif loc and loc[0] == "runs":
+                msg, hint = err["msg"], "each run is a mapping of parameters: - {region: EMEA, period: 2024-03}"
+            else:
+                field_info = BatchSpec.model_fields.get(str(loc[0])) if loc else None
+                msg = err["msg"]
+                hint = field_info.description if field_info and field_info.description else ""
+            problems.append(Problem(f"{at}{key}: {msg}", file=where, hint=hint))
+        raise BatchError(problems) from None
+
+
+def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[str, str]]:
+    """A value against the type of the notebook's default; no control characters; `data` exists."""
+    out = []
+    if not _type_ok(value, default):
+        want = type(default).__name__
+        hint = f"quote it: {name}: \"{value}\"" if isinstance(default, str) and not isinstance(value, (list, dict)) \
+            else f"the notebook's default is {default!r}"
+        got = type(value).__name__
+        out.append((f"{value!r} is {_a(got)} {got}, the notebook expects {_a(want)} {want}", hint))
+    if isinstance(value, str) and any(ord(c) < 32 and c not in "\t" for c in value):
+        out.append(("contains control characters (NUL, line breaks...)", "remove them"))
+    if name == "data" and isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        if not path.exists():
+            out.append((f"no dataset at {value}", "give a dataset.yml or a folder of tables "
+                                                  "(relative to the folder you run kpitools in); "
+                                                  "`kpitools sample data/sample` writes the demo data"))
+    return out
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    if default is UNKNOWN or default is None or value is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+def _template_fields(template: str) -> list[str]:
+    try:
+        return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError:
+        return []
+
+
+def _template_problems(template: str, params: dict[str, Any]) -> list[str]:
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as e:
+        return [f"{template!r} is not a valid template ({e})"]
+    out = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            out.append(f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} "
+                       "is not a plain {parameter}")
+        elif params and name not in params:
+            out.append(f"{{{name}}} is not a parameter")
+    return out
+
+
+def _check_template(template: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """The fixed folder the outputs go under (the output root), and any problems."""
+    problems = [(m, "write {parameter} placeholders, e.g. reports/{period}/{region}.html")
+                for m in _template_problems(template, {})]
+    path = template.replace("\\", "/")
+    parts = PurePosixPath(path).parts
+    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", path):
+        problems.append(("an absolute path: outputs must stay inside the project",
+                         "write a relative path such as reports/{period}/{region}.html"))
+    if any(p in ("..", ".") for p in path.split("/")):
+        problems.append(("'..' or '.' would leave (or blur) the output folder",
+                         "write a plain relative path such as reports/{period}/{region}.html"))
+    if any(p.startswith(".") and p not in (".", "..") for p in path.split("/")):
+        problems.append(("a folder or file name starting with '.' (kept for .runs/ and .cache/)",
+                         "drop the leading dot"))
+    if not path.lower().endswith(".html"):
+        problems.append(("must end in .html", "e.g. reports/{period}/{region}.html"))
+    if not _template_fields(template):
+        problems.append(("has no {parameter}: every run would write the same file",
+                         "add the parameters that tell runs apart, e.g. {region}"))
+    if problems:
+        return None, problems
+    fixed = [p for p in itertools.takewhile(lambda p: "{" not in p, parts[:-1])]
+    return (str(PurePosixPath(*fixed)) if fixed else "."), []
+
+
+def _unsafe_in_path(value: Any) -> str | None:
+    text = label(value)
+    if "\0" in text:
+        return "contains a NUL character"
+    if "/" in text or "\\" in text:
+        return "contains a path separator"
+    if ".." in text or text.startswith("."):
+        return "contains '..' or starts with '.'"
+    if any(ord(c) < 32 for c in text):
+        return "contains control characters"
+    if len(text.encode()) > 200:
+        return "is too long for a file name"
+    return None
+
+
+def _fill(template: str, params: dict[str, Any]) -> str:
+    return template.format_map({k: label(v) for k, v in params.items()})
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {v!r}" for k, v in params.items() if k != "data") + "}"
+
+
+def _run_id(rel_html: str) -> str:
+    """Readable and stable (it names the run folder), unique thanks to the hash."""
+    stem = rel_html[: -len(".html")] if rel_html.lower().endswith(".html") else rel_html
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:60] or "run"
+    return f"{slug}-{hashlib.sha1(rel_html.encode()).hexdigest()[:6]}"
