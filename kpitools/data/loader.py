@@ -55,13 +55,47 @@ def resolve(config_or_dir: str | Path) -> tuple[DatasetConfig, Path, str]:
     return read_config(path), path.parent, str(path)
 
 
+_CACHE: dict[tuple, Dataset] = {}
+_CACHE_SIZE = 4
+
+
+def _fingerprint(config: DatasetConfig, base: Path, source: str) -> tuple | None:
+    """Sizes and modification times of the config and every table file; None for database sources."""
+    parts: list[tuple] = []
+    for path in [Path(source), *((base / t.path) for t in config.tables.values() if t.path)]:
+        try:
+            st = path.resolve().stat()
+        except OSError:
+            return None
+        parts.append((str(path.resolve()), st.st_size, st.st_mtime_ns))
+    if any(t.url for t in config.tables.values()):
+        return None
+    return tuple(parts)
+
+
 def load(config_or_dir: str | Path, *, validate: bool = True) -> Dataset:
     """Load a dataset; raises DataError listing every problem found.
 
     `validate=False` skips the rule checks (types are still parsed): for data
     already validated, such as a prepared copy.
+
+    Loading the same unchanged files again returns the Dataset already loaded in this
+    process (its tables are read-only): report kernels forked from a process that
+    loaded the batch's data get it without reading or validating it again.
     """
     config, base, source = resolve(config_or_dir)
+    key = _fingerprint(config, base, source)
+    if key is not None and (key, validate) in _CACHE:
+        return _CACHE[(key, validate)]
+    ds = _load(config, base, source, validate)
+    if key is not None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[(key, validate)] = ds
+    return ds
+
+
+def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dataset:
     if "deals" not in config.tables:
         raise DataError([Problem("the config has no deals table", file=source,
                                  hint="add tables: {deals: {path: ...}}: every KPI starts from deals")])

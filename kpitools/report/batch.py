@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 from kpitools.data.problems import DataError, Problem
 
 from . import executors
-from .execute import RunResult, RunTask, execute_run, imports_of, init_worker
+from .execute import DATA_PREFIX, RunResult, RunTask, execute_run, imports_of, init_worker
 from .manifest import RESULT_FILE, mask_parameters, read_json, write_json
 from .spec import Batch, BatchError, Run, load_batch, select
 
@@ -125,6 +125,9 @@ def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], r
     """Start the workers, prepare the data meanwhile, run `todo`, record each result."""
     records = state["records"]
     warmup = tuple(dict.fromkeys([*WARMUP_ALWAYS, *imports_of(batch.notebook), *batch.spec.warmup]))
+    # The prepared data, loaded once per worker's fork server: its kernels find it in kpitools.load's cache.
+    warmup += tuple(f"{DATA_PREFIX}{prepared_folder(batch.root / CACHE_DIR, fp) / 'dataset.yml'}"
+                    for fp in data_prints.values())
     init = (init_worker, (kernel, warmup, str(batch.root / RUNS_DIR)))
     ex = executors.get_executor(executor, workers=workers, scheduler=scheduler, init=init)
     try:
@@ -309,13 +312,17 @@ def data_fingerprint(value: str) -> str:
     return h.hexdigest()
 
 
+def prepared_folder(cache: Path, fingerprint: str) -> Path:
+    return cache / f"data-{fingerprint[:16]}"
+
+
 def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | None]:
     """Load (and validate) the dataset once and write a typed Parquet copy with its
     dataset.yml, which every run loads instead of re-reading and re-parsing the source.
     Returns (the copy's folder, the data's last date). Reused while the data is unchanged."""
     import yaml
 
-    folder = cache / f"data-{fingerprint[:16]}"
+    folder = prepared_folder(cache, fingerprint)
     info = read_json(folder / "prepared.json")
     if isinstance(info, dict) and (folder / "dataset.yml").is_file():
         return str(folder), info.get("data_freshness")

@@ -491,7 +491,7 @@ def _fork_server_main(warmup: list[str]) -> None:
     signal.signal(signal.SIGCHLD, _reap)             # exited kernels are reaped (and their CPU time counted)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # the debugger's start-up warning
     try:
-        for name in (*KERNEL_MODULES, *warmup):
+        for name in (*KERNEL_MODULES, *(w for w in warmup if not w.startswith(DATA_PREFIX))):
             try:
                 importlib.import_module(name)
             except Exception:  # the notebook will report it, in its own run
@@ -500,8 +500,10 @@ def _fork_server_main(warmup: list[str]) -> None:
         vars(builtins).pop("get_ipython", None)  # set by _FORK_SERVER; IPython sets the real one
     children: list[int] = []
     out = sys.stdout
+    datasets = [w[len(DATA_PREFIX):] for w in warmup if w.startswith(DATA_PREFIX)]
     for line in sys.stdin:
         request = json.loads(line)
+        datasets = _preload(datasets)
         pid = os.fork()
         if pid == 0:
             _kernel_child(request)
@@ -519,6 +521,26 @@ def _fork_server_main(warmup: list[str]) -> None:
             os.waitpid(pid, 0)
         except ChildProcessError:  # reaped already
             pass
+
+
+DATA_PREFIX = "data:"  # a warm-up entry naming a dataset to load in the fork server
+
+
+def _preload(paths: list[str]) -> list[str]:
+    """Load the batch's prepared datasets once, here, so that every kernel forked after it finds
+    them in kpitools.load's cache. Returns the paths still to load (not written yet)."""
+    waiting = []
+    for path in paths:
+        if not Path(path).is_file():
+            waiting.append(path)  # the batch is still preparing it: try before the next fork
+            continue
+        try:
+            import kpitools
+
+            kpitools.load(path)
+        except Exception:  # the run's own load will report it
+            pass
+    return waiting
 
 
 def _reap(*_: Any) -> None:
@@ -598,7 +620,7 @@ def shutdown_worker() -> None:
 def _warmup_code(modules: tuple[str, ...]) -> str:
     return ("def __kpitools_warmup():\n"
             "    import importlib\n"
-            f"    for name in {list(modules)!r}:\n"
+            f"    for name in {[m for m in modules if not m.startswith(DATA_PREFIX)]!r}:\n"
             "        try:\n"
             "            importlib.import_module(name)\n"
             "        except Exception:\n"

@@ -158,3 +158,12 @@ def test_filter_and_summary(crm):
     assert ds.filter(region="").deals is ds.deals
     s = ds.summary()
     assert s["rows"]["deals"] == 3 and s["regions"] == ["APAC", "EMEA"] and s["from"] == "2024-01-10"
+
+
+def test_loading_unchanged_files_again_reuses_the_dataset(tmp_path):
+    (tmp_path / "deals.csv").write_text((GOOD / "deals.csv").read_text())
+    first = kpitools.load(tmp_path)
+    assert kpitools.load(tmp_path) is first  # same files, same sizes and times: no second read
+    (tmp_path / "deals.csv").write_text((GOOD / "deals.csv").read_text() + "D5,2024-03-02,,open,7,,,,\n")
+    again = kpitools.load(tmp_path)
+    assert again is not first and len(again.deals) == 5
