@@ -90,25 +90,33 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def read_config(path: Path) -> DatasetConfig:
-    """Parse and check a dataset config; every problem found is raised at once."""
+def read_yaml(path: Path, *, missing: str = "file not found", hint: str = "check the path",
+              error: type[DataError] = DataError) -> tuple[Any, yaml.Node | None]:
+    """A YAML file's data and node tree (for line numbers); unreadable files and syntax errors
+    become a DataError (or `error`) naming the file and line."""
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError([Problem("file not found", file=where, hint="check the path")]) from None
-    except UnicodeDecodeError as e:
-        raise DataError([Problem(f"not a UTF-8 text file ({e.reason})", file=where,
-                                 hint="save the config as UTF-8 YAML")]) from None
+        raise error([Problem(missing, file=where, hint=hint)]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.reason if isinstance(e, UnicodeDecodeError) else (e.strerror or str(e))
+        raise error([Problem(f"cannot read it as UTF-8 text ({reason})", file=where,
+                             hint="save it as UTF-8 YAML")]) from None
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
-        raise DataError([Problem(f"YAML syntax error: {line}{problem}", file=where,
-                                 hint="fix the YAML (indentation, a missing colon or quote)")]) from None
+        raise error([Problem(f"YAML syntax error: {line}{problem}", file=where,
+                             hint="fix the YAML (indentation, a missing colon or quote)")]) from None
+
+
+def read_config(path: Path) -> DatasetConfig:
+    """Parse and check a dataset config; every problem found is raised at once."""
+    where = str(path)
+    data, node = read_yaml(path)
     if not isinstance(data, dict):
         raise DataError([Problem("the config is empty or not a mapping of settings", file=where,
                                  hint="start from the example in the README: name, currency, tables")])

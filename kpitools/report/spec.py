@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kpitools.data.config import _line_of
+from kpitools.data.config import _line_of, read_yaml
 from kpitools.data.problems import DataError, Problem
 
 from .relative import resolve_period
@@ -314,20 +314,7 @@ def _looks_secret(name: str, value: Any) -> bool:
 
 def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BatchError([Problem("no such batch spec", file=where, hint="give a params/*.yml file")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise BatchError([Problem(f"cannot read the spec ({e})", file=where, hint="save it as UTF-8 YAML")]) from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise BatchError([Problem(f"YAML syntax error: {line}{getattr(e, 'problem', None) or e}", file=where,
-                                  hint="fix the YAML (indentation, a missing colon or quote)")]) from None
+    data, node = read_yaml(path, missing="no such batch spec", hint="give a params/*.yml file", error=BatchError)
     if not isinstance(data, dict):
         raise BatchError([Problem("the spec is empty or not a mapping", file=where,
                                   hint="start from params/demo.yml: notebook, output, parameters, grid")])
