@@ -6,10 +6,31 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .problems import Problem
 from .schema import TABLES
+
+
+def _min_max(s: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """(min, max) of a date column, None when it has no value (numpy passes for numpy datetimes:
+    pandas' min and max copy the column to skip missing values)."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind == "M" and len(s):
+        v = s.to_numpy()
+        i = v.view(np.int64)
+        hi = i.max()
+        if hi == _NAT:  # every value missing (NaT is the smallest int64)
+            return None
+        lo = (i - 1).min() + 1  # NaT - 1 wraps round to the largest int64
+        lo_hi = np.array([lo, hi], dtype=np.int64).view(v.dtype)
+        return pd.Timestamp(lo_hi[0]), pd.Timestamp(lo_hi[1])
+    if not s.notna().any():
+        return None
+    return s.min(), s.max()
+
+
+_NAT = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -85,10 +106,10 @@ class Dataset:
         for name, df in self.tables.items():
             for col in TABLES[name].columns:
                 if col.kind in ("date", "month") and not col.planned and col.name in df.columns:
-                    s = df[col.name]
-                    if s.notna().any():
-                        lows.append(s.min())
-                        highs.append(s.max())
+                    found = _min_max(df[col.name])
+                    if found is not None:
+                        lows.append(found[0])
+                        highs.append(found[1])
         if not lows:
             return None
         return min(lows), max(highs)

@@ -4,6 +4,13 @@ Every helper returns the tidy shape KPI functions return: columns
 `period, *by, value, note`, one row per period of the dataset's period grid and
 per group seen in the table (groups with a missing key value are kept, with the
 key shown as missing, so that groups always add up to the total).
+
+Speed: `flow` and `snapshot` work on integer codes, one numpy pass per call: the
+period of each row (`period_ordinals`, cached per date column) and the group of
+each row (`group_index`, cached per set of category columns), combined into one
+cell number per row and summed with `np.bincount` over the dense period x group
+grid. Frames whose date or `by` columns are of other types take the plain pandas
+path, which gives the same result.
 """
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from .periods import period_grid, to_period
+from .periods import CHUNK, NO_PERIOD, memo, period_grid, period_ordinals, to_period
 
 Agg = Literal["sum", "count", "mean", "median", "nunique"]
 
@@ -37,10 +44,126 @@ def grid(ds: Dataset, freq: str) -> pd.PeriodIndex:
 
 
 def groups(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Distinct combinations of the `by` columns in a table (missing values kept)."""
+    """Distinct combinations of the `by` columns in a table (missing values kept), in order
+    of first appearance."""
     if not by:
         return pd.DataFrame(index=[0])
-    return df[by].drop_duplicates().reset_index(drop=True)
+    gi = group_index(df, by)
+    if gi is None:
+        return df[by].drop_duplicates().reset_index(drop=True)
+    return pd.DataFrame(dict(zip(by, gi[2])))
+
+
+def group_index(df: pd.DataFrame, by: list[str]
+                ) -> tuple[np.ndarray, int, list[pd.Categorical]] | None:
+    """For category `by` columns: each row's group number (int32, numbered in order of first
+    appearance, as `groups` lists them), the number of groups and each column's value per group.
+    Cached per column memory. None when a column is not a category (or by is empty)."""
+    if not by or len(set(by)) != len(by):
+        return None
+    cols = [df[c] for c in by]
+    if not all(isinstance(s.dtype, pd.CategoricalDtype) for s in cols):
+        return None
+    dtypes = tuple(s.dtype for s in cols)
+    sizes = [len(d.categories) + 1 for d in dtypes]  # the last code of each column: missing
+    if float(np.prod([float(x) for x in sizes])) >= 2.0 ** 62 or not len(df):
+        return None
+    codes = [s.array.codes for s in cols]
+    return memo(codes, ("groups", dtypes), lambda: _group_index(codes, dtypes, sizes))
+
+
+def _group_index(codes: list[np.ndarray], dtypes: tuple, sizes: list[int]
+                 ) -> tuple[np.ndarray, int, list[pd.Categorical]]:
+    if len(codes) == 1:  # one column: number its codes in order of first appearance
+        first = pd.unique(codes[0])
+        lut = np.zeros(sizes[0] + 1, dtype=np.int32)  # code -1 (missing) is looked up last
+        lut[first] = np.arange(len(first), dtype=np.int32)
+        ids = lut.take(codes[0])
+        uniques = np.where(first < 0, sizes[0] - 1, first).astype(np.int64)
+    else:
+        key = np.zeros(len(codes[0]), dtype=np.int64)
+        for c, size in zip(codes, sizes):
+            key *= size
+            key += np.where(c < 0, size - 1, c)
+        ids, uniques = pd.factorize(key)  # numbered in order of first appearance
+        uniques = np.asarray(uniques, dtype=np.int64)
+    labels = []
+    for dtype, size in zip(reversed(dtypes), reversed(sizes)):
+        digit = uniques % size
+        uniques = uniques // size
+        labels.append(pd.Categorical.from_codes(np.where(digit == size - 1, -1, digit), dtype=dtype))
+    labels.reverse()
+    ids = ids.astype(np.int32)
+    ids.flags.writeable = False
+    return ids, len(labels[0]), labels
+
+
+def _grid_frame(periods: pd.PeriodIndex, by: list[str], labels: list[pd.Categorical]) -> pd.DataFrame:
+    """Every period x every group, period-major (the frame `complete` builds by a cross merge)."""
+    if not by:
+        return pd.DataFrame({"period": periods})
+    ng = len(labels[0])
+    cols: dict[str, object] = {"period": periods.repeat(ng)}
+    tile = np.tile(np.arange(ng), len(periods))
+    for c, lab in zip(by, labels):
+        cols[c] = lab.take(tile)
+    return pd.DataFrame(cols)
+
+
+def _finish(frame: pd.DataFrame, value: np.ndarray, fill: float | None, note: str) -> pd.DataFrame:
+    """`complete`'s last step: value (NaN = empty cell) and note columns."""
+    frame["value"] = value.astype("float64")
+    empty = np.isnan(frame["value"].to_numpy())
+    if fill is not None:
+        frame.loc[empty, "value"] = fill
+        frame["note"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    else:
+        frame["note"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+        frame.loc[empty, "note"] = note
+    return frame
+
+
+def _codes(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str]
+           ) -> tuple[pd.PeriodIndex, np.ndarray, np.ndarray | None, int, list[pd.Categorical]] | None:
+    """Grid periods, each row's period ordinal (NO_PERIOD: no date), group number (None without
+    `by`), number of groups and group labels; None when the fast path does not apply."""
+    periods = grid(ds, freq)
+    if not len(periods) or date not in df.columns:
+        return None
+    ords = period_ordinals(df[date], freq, ds.fiscal_year_start)
+    if ords is None:
+        return None
+    if not by:
+        return periods, ords, None, 1, []
+    gi = group_index(df, by)
+    if gi is None:
+        return None
+    return periods, ords, *gi
+
+
+def _cells(periods: pd.PeriodIndex, ords: np.ndarray, gid: np.ndarray | None, ng: int) -> np.ndarray:
+    """Each row's cell of the period x group grid, period * ng + group; rows without a date or
+    outside the grid get the extra cell len(periods) * ng. Cached per column memory."""
+    p0, n = periods[0].ordinal, len(periods)
+
+    def compute() -> np.ndarray:
+        out = np.empty(len(ords), dtype=np.int32 if n * ng < 2**31 - 1 else np.int64)
+        for start in range(0, len(ords), CHUNK):  # in steps: temporaries stay in the CPU cache
+            pos = ords[start:start + CHUNK].astype(np.int64) - p0  # NO_PERIOD: far below 0
+            bad = (pos < 0) | (pos >= n)
+            pos *= ng
+            if gid is not None:
+                pos += gid[start:start + CHUNK]
+            pos[bad] = n * ng
+            out[start:start + CHUNK] = pos
+        return out
+
+    arrays = [ords] if gid is None else [ords, gid]
+    return memo(arrays, ("cells", p0, n, ng), compute)
+
+
+def _mask(df: pd.DataFrame, where: pd.Series | None) -> np.ndarray | None:
+    return None if where is None else where.fillna(False).to_numpy(dtype=bool)
 
 
 def complete(values: pd.Series, ds: Dataset, freq: str, by: list[str], universe: pd.DataFrame,
@@ -78,6 +201,55 @@ def flow(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str], val
 
     Sums and counts of an empty period are 0; means and medians are NaN with `note`.
     """
+    by = list(by)
+    fast = _flow_codes(ds, df, date, freq, by, value, agg, where, note)
+    if fast is not None:
+        return fast
+    return _flow_pandas(ds, df, date, freq, by, value, agg, where, note)
+
+
+def _flow_codes(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str], value: str | None,
+                agg: Agg, where: pd.Series | None, note: str) -> pd.DataFrame | None:
+    """`flow` on integer codes (None when it does not apply)."""
+    if agg not in ("sum", "count", "mean", "median", "nunique"):
+        return None
+    codes = _codes(ds, df, date, freq, by)
+    if codes is None:
+        return None
+    periods, ords, gid, ng, labels = codes
+    size = len(periods) * ng
+    cell = _cells(periods, ords, gid, ng)
+    mask = _mask(df, where)
+    if mask is not None:
+        cell = cell[mask]
+    if agg == "count":
+        out = np.bincount(cell, minlength=size + 1)[:size].astype("float64")
+    elif agg in ("sum", "mean"):
+        try:
+            w = df[value].to_numpy(dtype="float64", na_value=np.nan)
+        except (TypeError, ValueError):
+            return None
+        if mask is not None:
+            w = w[mask]
+        ok = ~np.isnan(w)
+        if not ok.all():
+            cell, w = cell[ok], w[ok]
+        out = np.bincount(cell, weights=w, minlength=size + 1)[:size]
+        if agg == "mean":
+            n = np.bincount(cell, minlength=size + 1)[:size]
+            out = np.where(n > 0, out / np.where(n > 0, n, 1), np.nan)
+    else:  # median, nunique: pandas on the rows in the grid, grouped by cell
+        rows = np.flatnonzero(cell < size)
+        values = df[value].array if mask is None else df[value].array[mask]
+        res = pd.Series(values.take(rows)).groupby(cell[rows], sort=True).agg(agg)
+        out = np.full(size, 0.0 if agg == "nunique" else np.nan)
+        out[res.index.to_numpy(dtype=np.int64)] = res.to_numpy(dtype="float64", na_value=np.nan)
+    fill = 0.0 if agg in ("sum", "count", "nunique") else None
+    return _finish(_grid_frame(periods, by, labels), out, fill, note)
+
+
+def _flow_pandas(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str], value: str | None,
+                 agg: Agg, where: pd.Series | None, note: str) -> pd.DataFrame:
     rows = df if where is None else df[where.fillna(False).to_numpy(dtype=bool)]
     rows = rows[rows[date].notna()]
     keys = [to_period(rows[date], freq, ds.fiscal_year_start).rename("period")] + [rows[c] for c in by]
@@ -96,6 +268,58 @@ def snapshot(ds: Dataset, df: pd.DataFrame, start: str, end: str, freq: str, by:
 
     Computed as cumulative starts minus cumulative ends, one pass per table.
     """
+    by = list(by)
+    fast = _snapshot_codes(ds, df, start, end, freq, by, value, where)
+    if fast is not None:
+        return fast
+    return _snapshot_pandas(ds, df, start, end, freq, by, value, where)
+
+
+def _snapshot_codes(ds: Dataset, df: pd.DataFrame, start: str, end: str, freq: str, by: list[str],
+                    value: str | None, where: pd.Series | None) -> pd.DataFrame | None:
+    """`snapshot` on integer codes (None when it does not apply)."""
+    codes = _codes(ds, df, start, freq, by)
+    if codes is None or end not in df.columns:
+        return None
+    periods, o_start, gid, ng, labels = codes
+    o_end = period_ordinals(df[end], freq, ds.fiscal_year_start)
+    if o_end is None:
+        return None
+    mask = _mask(df, where)
+    if value:
+        try:
+            weight = df[value].to_numpy(dtype="float64", na_value=np.nan)
+        except (TypeError, ValueError):
+            return None
+    # the earliest start (of the rows kept) opens the running sums, as in the pandas version
+    has_start = o_start != NO_PERIOD
+    if mask is not None:
+        has_start = has_start & mask
+    p0 = periods[0].ordinal
+    first = int(o_start[has_start].min()) if has_start.any() else p0
+    first = min(first, p0)
+    n_all = periods[-1].ordinal - first + 1
+
+    def per_period(ords: np.ndarray) -> np.ndarray:
+        pos = ords.astype(np.int64) - first
+        sel = (ords != NO_PERIOD) & (pos >= 0) & (pos < n_all)
+        if mask is not None:
+            sel &= mask
+        rows = np.flatnonzero(sel)
+        cell = pos[rows] * ng if gid is None else pos[rows] * ng + gid[rows]
+        if not value:
+            return np.bincount(cell, minlength=n_all * ng).astype("float64")
+        w = weight[rows]
+        ok = ~np.isnan(w)
+        return np.bincount(cell[ok], weights=w[ok], minlength=n_all * ng)
+
+    net = (per_period(o_start) - per_period(o_end)).reshape(n_all, ng)
+    running = np.cumsum(net, axis=0)[n_all - len(periods):]
+    return _finish(_grid_frame(periods, by, labels), running.ravel(), 0.0, "")
+
+
+def _snapshot_pandas(ds: Dataset, df: pd.DataFrame, start: str, end: str, freq: str, by: list[str],
+                     value: str | None = None, where: pd.Series | None = None) -> pd.DataFrame:
     rows = df if where is None else df[where.fillna(False).to_numpy(dtype=bool)]
     periods = grid(ds, freq)
     first = rows[start].min()
@@ -129,8 +353,10 @@ def divide(numerator: pd.DataFrame, denominator: pd.DataFrame, by: list[str], re
     """numerator / denominator per period and group; NaN with `reason` where the
     denominator is 0 or missing (never inf, never a silent 0)."""
     keys = ["period", *by]
-    m = numerator[[*keys, "value", "note"]].merge(
-        denominator[[*keys, "value", "note"]], on=keys, how="outer", suffixes=("_n", "_d"))
+    m = _aligned(numerator, denominator, keys)
+    if m is None:
+        m = numerator[[*keys, "value", "note"]].merge(
+            denominator[[*keys, "value", "note"]], on=keys, how="outer", suffixes=("_n", "_d"))
     den = m["value_d"]
     ok = den.notna() & (den != 0) & m["value_n"].notna()
     value = np.where(ok, m["value_n"] / den.where(ok, 1.0), np.nan)
@@ -141,6 +367,40 @@ def divide(numerator: pd.DataFrame, denominator: pd.DataFrame, by: list[str], re
     out["value"] = value.astype("float64")
     out["note"] = note.astype("string")
     return out
+
+
+def _aligned(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame | None:
+    """The outer merge of `divide` without merging, when both frames have the same unique keys in the
+    same row order (two flows over one table): rows ordered as the merge orders them, by period and
+    then each category's code, missing values first. None when that does not hold."""
+    if len(a) != len(b) or not len(a):
+        return None
+    if not (isinstance(a["period"].dtype, pd.PeriodDtype) and a["period"].dtype == b["period"].dtype):
+        return None
+    sort_keys = [a["period"].array.asi8]
+    if not np.array_equal(sort_keys[0], b["period"].array.asi8):
+        return None
+    for c in keys[1:]:
+        if not (isinstance(a[c].dtype, pd.CategoricalDtype) and a[c].dtype == b[c].dtype):
+            return None
+        codes = a[c].array.codes
+        if not np.array_equal(codes, b[c].array.codes):
+            return None
+        sort_keys.append(codes)
+    order = np.lexsort(sort_keys[::-1])
+    if len(order) > 1:  # unique keys only: a merge multiplies duplicates
+        same = np.ones(len(order) - 1, dtype=bool)
+        for k in sort_keys:
+            ks = k[order]
+            same &= ks[1:] == ks[:-1]
+        if same.any():
+            return None
+    m = a[keys].take(order).reset_index(drop=True)
+    m["value_n"] = a["value"].to_numpy()[order]
+    m["note_n"] = a["note"].array.take(order)
+    m["value_d"] = b["value"].to_numpy()[order]
+    m["note_d"] = b["note"].array.take(order)
+    return m
 
 
 def combine(frames: dict[str, pd.DataFrame], by: list[str]) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow
-from .periods import to_period
+from .periods import memo, to_period
 from .pipeline import _keys
 from .registry import Benchmark, Option, kpi
 
@@ -58,21 +58,36 @@ def _reach(ds: Dataset, by: list[str]) -> tuple[pd.DataFrame, set[str]]:
     """Slim leads frame: by columns, created_at and `_<stage>` effective stage dates
     (earliest of the stage's date and every later stage's); and the stages available."""
     leads = ds.leads
-    frame = pd.DataFrame({c: leads[c] for c in by}, index=leads.index)
+    # copy=False: the slim frame shares the leads' columns (and so their cached period and group codes)
+    frame = pd.DataFrame({c: leads[c] for c in by}, index=leads.index, copy=False)
     frame["created_at"] = leads["created_at"]
     frame["_lead"] = leads["created_at"]
-    available = {"lead"}
-    later: pd.Series | None = None
-    for stage, col in reversed(STAGES[1:]):
-        if not ds.has("leads", col):
-            continue
-        s = leads[col]
-        if later is not None:
-            s = s.mask(s.isna() | (later < s), later)
+    stages = [(stage, col) for stage, col in reversed(STAGES[1:]) if ds.has("leads", col)]
+    for (stage, _), s in zip(stages, _effective_dates(leads, [col for _, col in stages])):
         frame[f"_{stage}"] = s
-        available.add(stage)
-        later = s
-    return frame, available
+    return frame, {"lead", *(stage for stage, _ in stages)}
+
+
+def _effective_dates(leads: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
+    """For stage columns listed last stage first: each one's date, or the earliest later stage's date
+    when that is earlier or the stage's own is missing. Cached per leads table (every funnel KPI
+    needs them), so their period codes are computed once."""
+    def compute() -> list[np.ndarray]:
+        out, later = [], None
+        for col in columns:
+            s = leads[col]
+            if later is not None:
+                s = s.mask(s.isna() | (later < s), later)
+            out.append(s.to_numpy())
+            later = s
+        return out
+
+    series = [leads[c] for c in columns]
+    if columns and all(isinstance(s.dtype, np.dtype) for s in series):
+        arrays = memo([s.to_numpy() for s in series], ("funnel_effective",), compute)
+    else:
+        arrays = compute()
+    return [pd.Series(a, index=leads.index, name=c, copy=False) for a, c in zip(arrays, columns)]
 
 
 def _na(template: pd.DataFrame, by: list[str], note: str) -> pd.DataFrame:
@@ -184,7 +199,7 @@ def avg_time_to_convert_days(ds: Dataset, freq: str = "M", by: list[str] = (), s
     by = as_by(by)
     _check("statistic", statistic, ("mean", "median"))
     leads = ds.leads
-    frame = pd.DataFrame({c: leads[c] for c in by}, index=leads.index)
+    frame = pd.DataFrame({c: leads[c] for c in by}, index=leads.index, copy=False)
     frame["converted_at"] = leads["converted_at"]
     frame["_days"] = (leads["converted_at"] - leads["created_at"]) / pd.Timedelta(days=1)
     return flow(ds, frame, "converted_at", freq, by, "_days", agg=statistic, note="no leads converted in the period")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow, grid, groups, snapshot
-from .periods import next_starts, parse_period, period_starts
+from .periods import memo, next_starts, parse_period, period_starts
 from .registry import Benchmark, Option, kpi
 
 FAMILY = "pipeline"
@@ -38,12 +38,28 @@ def _open_frame(ds: Dataset, by: list[str], **extra: pd.Series) -> pd.DataFrame:
     """A slim copy of deals for `snapshot`: by columns, `_start`, `_end` (closed_at,
     ignored for deals whose status is open) and any extra columns."""
     d = ds.deals
-    out = pd.DataFrame({c: d[c] for c in by}, index=d.index)
+    # copy=False: the slim frame shares the deals' columns (and so their cached period and group codes)
+    out = pd.DataFrame({c: d[c] for c in by}, index=d.index, copy=False)
     out["_start"] = d["created_at"]
-    out["_end"] = d["closed_at"].where(~d["status"].eq("open").fillna(False).to_numpy(dtype=bool))
+    out["_end"] = _open_end(d)
     for name, s in extra.items():
         out[name] = s
     return out
+
+
+def _open_end(d: pd.DataFrame) -> pd.Series:
+    """closed_at, except for deals whose status is open (NaT); cached per deals table, so that
+    every snapshot KPI shares it (and its period codes)."""
+    closed, status = d["closed_at"], d["status"]
+
+    def compute() -> np.ndarray:
+        return closed.where(~status.eq("open").fillna(False).to_numpy(dtype=bool)).to_numpy()
+
+    if isinstance(closed.dtype, np.dtype) and isinstance(status.dtype, pd.CategoricalDtype):
+        values = memo([closed.to_numpy(), status.array.codes], ("open_end", status.dtype), compute)
+    else:
+        values = compute()
+    return pd.Series(values, index=d.index, name="closed_at", copy=False)
 
 
 def _check(name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -304,7 +320,7 @@ def avg_sales_cycle_days(ds: Dataset, freq: str = "M", by: list[str] = (), stati
     _check("statistic", statistic, ("mean", "median"))
     d = ds.deals
     start = d["first_contact_at"].fillna(d["created_at"]) if "first_contact_at" in d.columns else d["created_at"]
-    frame = pd.DataFrame({c: d[c] for c in by}, index=d.index)
+    frame = pd.DataFrame({c: d[c] for c in by}, index=d.index, copy=False)
     frame["closed_at"] = d["closed_at"]
     frame["_days"] = _days(d["closed_at"], start)
     return flow(ds, frame, "closed_at", freq, by, "_days", agg=statistic, where=_won(ds),

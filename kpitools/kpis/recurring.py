@@ -238,7 +238,11 @@ def _build(frame: pd.DataFrame, by: list[str]) -> _Engine:
     first = int(m.min()) if len(m) else 0
     last = int(m.max()) if len(m) else -1
     span = max(last - first + 2, 1)  # room for the month after the last one
-    ents, ent_inv = np.unique(cust_codes.astype(np.int64) * ng + g_codes, return_inverse=True)
+    if ng == 1:  # one group: the entities are the customers (factorize numbers them 0..n-1, all used)
+        ents = np.arange(len(cust_uniques), dtype=np.int64)
+        ent_inv = cust_codes.astype(np.intp)
+    else:
+        ents, ent_inv = np.unique(cust_codes.astype(np.int64) * ng + g_codes, return_inverse=True)
     ent_group = ents % ng
     ent_customer = np.asarray(cust_uniques, dtype=object)[ents // ng]
 

@@ -6,10 +6,11 @@ computed per rep with `by=[*by, "rep"]`.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ._common import combine, flow, grid
+from ._common import combine, flow, grid, group_index, groups
 from .activity import active_reps
 from .registry import REGISTRY, kpi
 
@@ -39,7 +40,11 @@ def _universe(ds: Dataset, by: list[str]) -> pd.DataFrame:
     for name in ("deals", "activities"):
         df = ds.tables.get(name)
         if df is not None and all(c in df.columns for c in keys):
-            part = df.loc[df["rep"].notna(), keys].drop_duplicates()
+            if group_index(df, keys) is not None:  # the distinct groups of the table, cached
+                part = groups(df, keys)
+                part = part[part["rep"].notna().to_numpy()]
+            else:
+                part = df.loc[df["rep"].notna(), keys].drop_duplicates()
             parts.append(_keys_to_object(part, keys))
     out = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
     order = out.astype(str).sort_values(keys).index  # readable order: by group, then rep
@@ -68,6 +73,62 @@ def _measure(ds: Dataset, measure: str, freq: str, keys: list[str]) -> tuple[pd.
     return k.function(ds, freq=freq, by=keys), k.additive
 
 
+class _Lookup:
+    """Finds, for every row of the leaderboard's frame (period x rep, key columns as objects), the row
+    of a measure's result with the same period and keys, on integer codes (a merge on object
+    columns costs much more)."""
+
+    def __init__(self, frame: pd.DataFrame, keys: list[str]) -> None:
+        self.keys = keys
+        self.freq = frame["period"].dtype
+        self.period = frame["period"].array.asi8
+        self.cats = [pd.Categorical(frame[c]) for c in keys]  # missing values: code -1
+        self.frame = frame
+
+    def _key(self, period: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
+        key = period.astype(np.int64) - self.low
+        for c, cat in zip(codes, self.cats):
+            key = key * (len(cat.categories) + 1) + (c + 1)
+        return key
+
+    def join(self, result: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """(frame with the result's value and note, rows without a match), or None when the result's
+        keys are not categories of one period frequency."""
+        keys = self.keys
+        if result["period"].dtype != self.freq or not all(
+                isinstance(result[c].dtype, pd.CategoricalDtype) for c in keys):
+            return None
+        r_period = result["period"].array.asi8
+        both = np.concatenate([self.period, r_period])
+        if not len(both) or (r_period == np.iinfo(np.int64).min).any():
+            return None
+        self.low = int(both.min())
+        if float(int(both.max()) - self.low + 1) * float(np.prod([len(c.categories) + 1.0 for c in self.cats])) \
+                >= 2.0 ** 62:
+            return None
+        r_codes, ok = [], np.ones(len(result), dtype=bool)
+        for c, cat in zip(keys, self.cats):
+            rc = result[c].array
+            lut = cat.categories.get_indexer(rc.categories)  # -1: a value the frame does not have
+            codes = np.where(rc.codes < 0, -1, lut[rc.codes])
+            ok &= ~((rc.codes >= 0) & (codes < 0))
+            r_codes.append(codes)
+        r_key = self._key(r_period[ok], [c[ok] for c in r_codes])
+        index = pd.Index(r_key)
+        if not index.is_unique:
+            return None
+        pos = index.get_indexer(self._key(self.period, [c.codes.astype(np.int64) for c in self.cats]))
+        rows = np.flatnonzero(ok)[pos]
+        found = pos >= 0
+        m = self.frame.copy()
+        value = result["value"].to_numpy(dtype="float64", na_value=np.nan)[rows]
+        m["value"] = np.where(found, value, np.nan)
+        note = result["note"].astype("string").array.take(np.where(found, rows, -1), allow_fill=True) \
+            if "note" in result.columns else pd.array([pd.NA] * len(m), dtype="string")
+        m["note"] = note
+        return m, ~found
+
+
 @kpi("rep_leaderboard", name="Rep leaderboard", unit="table", direction="neutral", needs=["deals", "deals.rep"],
      family=FAMILY, kind="table", dimensions=("rep",), source="002 #18, 003 #2, 004 #14-15")
 def rep_leaderboard(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
@@ -93,17 +154,22 @@ def rep_leaderboard(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
     is_active = frame.pop("_active").eq(True).to_numpy()
     team = ["period", *by]
 
+    lookup = _Lookup(frame, keys)
     frames: dict[str, pd.DataFrame] = {}
     for measure in MEASURES:
         got = _measure(ds, measure, freq, keys)
         if got is None:
             continue
         result, additive = got
-        res = _keys_to_object(result[["period", *keys, "value", "note"]], keys)
-        m = frame.merge(res, on=["period", *keys], how="left", indicator=True)
-        if len(m) != len(frame):
-            raise ValueError(f"{measure} returned more than one row per period and rep")
-        absent = (m.pop("_merge") == "left_only").to_numpy()
+        m = lookup.join(result)
+        if m is None:  # key columns the lookup does not handle: plain merge
+            res = _keys_to_object(result[["period", *keys, "value", "note"]], keys)
+            m = frame.merge(res, on=["period", *keys], how="left", indicator=True)
+            if len(m) != len(frame):
+                raise ValueError(f"{measure} returned more than one row per period and rep")
+            absent = (m.pop("_merge") == "left_only").to_numpy()
+        else:
+            m, absent = m
         m["note"] = m["note"].astype("string")
         if additive:
             m.loc[absent, "value"] = 0.0
@@ -112,26 +178,34 @@ def rep_leaderboard(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
         m["value"] = m["value"].astype("float64")
         frames[measure] = m
 
+    # one number per (period, *by) team: the groups of the medians and ranks below
+    team_code = frame.groupby(team, dropna=False, sort=False).ngroup().to_numpy()
     out: dict[str, pd.DataFrame] = {}
     for measure, m in frames.items():
         out[measure] = m
         med = frame.copy()
         vals = m["value"].where(is_active)
-        med["value"] = vals.groupby([m[c] for c in team], dropna=False).transform("median").astype("float64")
+        med["value"] = vals.groupby(team_code).transform("median").astype("float64")
         med["note"] = pd.Series(pd.NA, index=med.index, dtype="string")
         med.loc[med["value"].isna(), "note"] = "no active rep with a value in the period"
         out[f"{measure}_team_median"] = med
     if "revenue" in frames:
         rank = frame.copy()
         revenue = frames["revenue"]["value"].where(is_active)
-        rank["value"] = revenue.groupby([frame[c] for c in team], dropna=False).rank(
-            ascending=False, method="min").astype("float64")
+        rank["value"] = revenue.groupby(team_code).rank(ascending=False, method="min").astype("float64")
         rank["note"] = pd.Series(pd.NA, index=rank.index, dtype="string")
         rank.loc[~is_active, "note"] = "rep not active in the period"
         out["rank"] = rank
 
-    result = combine(out, keys) if out else pd.DataFrame(columns=["period", *keys, "measure", "value", "note"])
-    for c in keys:
-        result[c] = result[c].astype("category")
+    if not out:
+        result = pd.DataFrame(columns=["period", *keys, "measure", "value", "note"])
+        for c in keys:
+            result[c] = result[c].astype("category")
+    else:
+        result = combine(out, keys)
+        # every part holds frame's key columns row for row: make them categories once and repeat them
+        for c in keys:
+            cat = frame[c].astype("category")
+            result[c] = pd.Categorical.from_codes(np.tile(cat.cat.codes.to_numpy(), len(out)), dtype=cat.dtype)
     result["note"] = result["note"].astype("string")
     return result.reset_index(drop=True)
