@@ -135,7 +135,10 @@ def worker_naive(args: argparse.Namespace) -> dict:
         parts = []
         for r in ds.values("region"):
             part = compute(ds.filter(region=r), freq="M")
-            part.insert(1, "region", r)
+            if "region" in part.columns:  # sales_by_region already has one (the filtered region)
+                part["region"] = r
+            else:
+                part.insert(1, "region", r)
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
