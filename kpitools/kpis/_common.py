@@ -162,6 +162,24 @@ def _cells(periods: pd.PeriodIndex, ords: np.ndarray, gid: np.ndarray | None, ng
     return memo(arrays, ("cells", p0, n, ng), compute)
 
 
+def cell_codes(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str]
+               ) -> tuple[pd.PeriodIndex, np.ndarray, int, list[pd.Categorical]] | None:
+    """For a family that shares one pass over a table: the grid periods, each row's cell of the period
+    x group grid (`len(periods) * n_groups` for rows without a date or outside the grid; cached), the
+    number of groups and the group labels. None when the integer-code path does not apply."""
+    codes = _codes(ds, df, date, freq, by)
+    if codes is None:
+        return None
+    periods, ords, gid, ng, labels = codes
+    return periods, _cells(periods, ords, gid, ng), ng, labels
+
+
+def count_frame(periods: pd.PeriodIndex, by: list[str], labels: list[pd.Categorical], counts: np.ndarray
+                ) -> pd.DataFrame:
+    """The frame `flow(..., agg="count")` returns, from the counts per cell (period-major)."""
+    return _finish(_grid_frame(periods, by, labels), np.asarray(counts, dtype="float64"), 0.0, "")
+
+
 def _mask(df: pd.DataFrame, where: pd.Series | None) -> np.ndarray | None:
     return None if where is None else where.fillna(False).to_numpy(dtype=bool)
 

@@ -19,11 +19,14 @@ Conventions of this family:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ._common import complete, divide, flow, grid
+from ._common import cell_codes, complete, count_frame, divide, flow, grid
 from .periods import NO_PERIOD, memo, next_starts, pandas_freq, period_ordinals, period_starts, to_period
 from .registry import Benchmark, Option, kpi
 
@@ -61,14 +64,117 @@ def _emails(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return email & ~inbound, email & inbound
 
 
-def _count(ds: Dataset, df: pd.DataFrame, freq: str, by: list[str], where: pd.Series) -> pd.DataFrame:
-    return flow(ds, df, "at", freq, by, agg="count", where=where)
+Where = Callable[[pd.DataFrame], pd.Series]  # which activities count: a mask of a frame's rows
 
 
-def _rate(ds: Dataset, freq: str, by: list[str], num: pd.Series, den: pd.Series, reason: str) -> pd.DataFrame:
-    """count(num rows) / count(den rows) per period and group, NaN with `reason` on 0."""
+def _count(ds: Dataset, freq: str, by: list[str], where: Where) -> pd.DataFrame:
+    """Activities with `at` in the period (and group) for which where(activities) is true."""
+    table = _counts(ds, freq, by)
+    if table is None:
+        acts = ds.activities
+        return flow(ds, acts, "at", freq, by, agg="count", where=where(acts))
+    return table.count(where)
+
+
+def _rate(ds: Dataset, freq: str, by: list[str], num: Where, den: Where, reason: str) -> pd.DataFrame:
+    """count(num & den rows) / count(den rows) per period and group, NaN with `reason` on 0."""
+    return divide(_count(ds, freq, by, lambda df: num(df) & den(df)), _count(ds, freq, by, den), by, reason)
+
+
+# The count KPIs of this family share one pass over the activities table: the rows are counted per
+# cell (period x group) and per combination of the columns their masks read (type, direction, whether
+# a response time is given, the outcome flags). A KPI's mask is then evaluated on one row per
+# combination, with the same functions (_is, _flag, _emails...) and column types as on the table.
+_MASK_COLUMNS = ("type", "direction", "response_minutes", "reached", "qualified", "converted", "opened")
+_MAX_BINS = 4_000_000
+
+
+@dataclass
+class _Counts:
+    periods: pd.PeriodIndex
+    by: list[str]
+    labels: list[pd.Categorical]
+    combos: pd.DataFrame  # one row per combination of the mask columns
+    counts: np.ndarray  # cells x combinations
+
+    def count(self, where: Where) -> pd.DataFrame:
+        sel = where(self.combos).to_numpy(dtype=bool).astype(np.int64)
+        return count_frame(self.periods, self.by, self.labels, self.counts @ sel)
+
+
+def _counts(ds: Dataset, freq: str, by: list[str]) -> _Counts | None:
     acts = ds.activities
-    return divide(_count(ds, acts, freq, by, num & den), _count(ds, acts, freq, by, den), by, reason)
+    cells = cell_codes(ds, acts, "at", freq, by)
+    combos = _combinations(acts)
+    if cells is None or combos is None:
+        return None
+    periods, cell, ng, labels = cells
+    code, frame = combos
+    nc, size = len(frame), len(periods) * ng
+    if size * nc > _MAX_BINS:
+        return None
+
+    def compute() -> np.ndarray:
+        joint = cell.astype(np.int64) * nc + code
+        return np.bincount(joint, minlength=(size + 1) * nc)[:size * nc].reshape(size, nc)
+
+    return _Counts(periods, list(by), labels, frame, memo([cell, code], ("activity_counts", size, nc), compute))
+
+
+def _combinations(acts: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """Each row's combination of the mask columns (int32) and one row per combination, with the
+    columns' own types; None for column types this does not handle. Cached per column memory."""
+    cols = [c for c in _MASK_COLUMNS if c in acts.columns]
+    arrays = []
+    for c in cols:
+        s = acts[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            arrays.append(s.array.codes)
+        elif isinstance(s.dtype, pd.BooleanDtype) and isinstance(s.array, pd.arrays.BooleanArray):
+            arrays += [s.array._data, s.array._mask]
+        elif c == "response_minutes" or s.dtype == np.dtype(bool):
+            if not isinstance(s.dtype, np.dtype):
+                return None
+            arrays.append(s.to_numpy())
+        else:
+            return None
+    if not cols:
+        return None
+    return memo(arrays, ("activity_combinations", tuple(cols), tuple(acts[c].dtype for c in cols)),
+                lambda: _combine(acts, cols))
+
+
+def _combine(acts: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    states, decoders = [], []
+    for c in cols:
+        s = acts[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            n = len(s.cat.categories)
+            states.append((np.where(s.array.codes < 0, n, s.array.codes), n + 1))
+            decoders.append(lambda d, n=n, dtype=s.dtype: pd.Categorical.from_codes(np.where(d == n, -1, d),
+                                                                                    dtype=dtype))
+        elif c == "response_minutes":  # the masks only ask whether it is given
+            states.append((s.notna().to_numpy().astype(np.int64), 2))
+            decoders.append(lambda d: np.where(d == 1, 1.0, np.nan))
+        elif isinstance(s.dtype, pd.BooleanDtype):
+            states.append((s.to_numpy(dtype="int8", na_value=2).astype(np.int64), 3))
+            decoders.append(lambda d: pd.array([False, True, None], dtype="boolean").take(d))
+        else:  # numpy bool
+            states.append((s.to_numpy().astype(np.int64), 2))
+            decoders.append(lambda d: np.array([False, True]).take(d))
+    key = np.zeros(len(acts), dtype=np.int64)
+    for values, n in states:
+        key *= n
+        key += values
+    code, uniques = pd.factorize(key)
+    uniques = np.asarray(uniques, dtype=np.int64)
+    digits = []
+    for _, n in reversed(states):
+        digits.append(uniques % n)
+        uniques = uniques // n
+    digits.reverse()
+    frame = pd.DataFrame({c: dec(d) for c, dec, d in zip(cols, decoders, digits)})
+    return code.astype(np.int32), frame
 
 
 def _present(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: int, by: list[str]) -> pd.DataFrame:
@@ -199,8 +305,8 @@ def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: s
         raise ValueError(f"per must be period, day or week, not {per!r}")
     by = list(by)
     acts = ds.activities
-    where = pd.Series(True, index=acts.index) if type is None else _is(acts, "type", type)
-    num = _count(ds, acts, freq, by, where)
+    num = _count(ds, freq, by, (lambda df: pd.Series(True, index=df.index)) if type is None
+                 else (lambda df: _is(df, "type", type)))
     present = active_reps(ds, freq, by)
     counts = present.groupby(["period", *by], dropna=False).size().astype("float64")
     if by:  # match the activities' dtypes so complete() merges the keys
@@ -232,9 +338,8 @@ def call_reach_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
     writes the rule as 30/30/50; that variant is its cold-e-mail rule (see email_reply_rate).
     An empty `reached` counts as not reached; a missing direction as outbound.
     """
-    acts = ds.activities
-    calls = _is(acts, "type", "call") & _outbound(acts)
-    return _rate(ds, freq, list(by), _flag(acts, "reached"), calls, "no outbound calls in the period")
+    return _rate(ds, freq, list(by), lambda df: _flag(df, "reached"),
+                 lambda df: _is(df, "type", "call") & _outbound(df), "no outbound calls in the period")
 
 
 @kpi("call_qualification_rate", name="Call qualification rate", unit="ratio", direction="higher",
@@ -247,9 +352,9 @@ def call_qualification_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) ->
     is its cold-e-mail rule). Empty flags count as False; a call marked qualified but not reached
     is not counted (the funnel is nested).
     """
-    acts = ds.activities
-    reached = _is(acts, "type", "call") & _outbound(acts) & _flag(acts, "reached")
-    return _rate(ds, freq, list(by), _flag(acts, "qualified"), reached, "no reached calls in the period")
+    return _rate(ds, freq, list(by), lambda df: _flag(df, "qualified"),
+                 lambda df: _is(df, "type", "call") & _outbound(df) & _flag(df, "reached"),
+                 "no reached calls in the period")
 
 
 @kpi("call_conversion_rate", name="Call conversion rate", unit="ratio", direction="higher",
@@ -263,11 +368,14 @@ def call_conversion_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd
     agree on 50% here). When the `reached` column is present, only reached calls count as qualified
     (nested funnel). Empty flags count as False.
     """
-    acts = ds.activities
-    qualified = _is(acts, "type", "call") & _outbound(acts) & _flag(acts, "qualified")
-    if ds.has("activities", "reached"):
-        qualified &= _flag(acts, "reached")
-    return _rate(ds, freq, list(by), _flag(acts, "converted"), qualified, "no qualified calls in the period")
+    nested = ds.has("activities", "reached")
+
+    def qualified(df: pd.DataFrame) -> pd.Series:
+        out = _is(df, "type", "call") & _outbound(df) & _flag(df, "qualified")
+        return out & _flag(df, "reached") if nested else out
+
+    return _rate(ds, freq, list(by), lambda df: _flag(df, "converted"), qualified,
+                 "no qualified calls in the period")
 
 
 @kpi("email_open_rate", name="E-mail open rate", unit="ratio", direction="higher",
@@ -279,9 +387,8 @@ def email_open_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
     carries a response_minutes (then it is an inbound e-mail that was answered). No benchmark: the seeds
     give none for opens (seed 000's 30/30/50 cold-e-mail rule is about reach, replies and conversion).
     """
-    acts = ds.activities
-    emails = _emails(acts)[0]
-    return _rate(ds, freq, list(by), _flag(acts, "opened"), emails, "no outbound e-mails sent in the period")
+    return _rate(ds, freq, list(by), lambda df: _flag(df, "opened"), lambda df: _emails(df)[0],
+                 "no outbound e-mails sent in the period")
 
 
 @kpi("email_reply_rate", name="E-mail reply rate", unit="ratio", direction="higher",
@@ -295,9 +402,8 @@ def email_reply_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Dat
     An empty `reached` counts as no reply; an empty direction as outbound, except on an e-mail that
     carries a response_minutes (an answered inbound e-mail).
     """
-    acts = ds.activities
-    emails = _emails(acts)[0]
-    return _rate(ds, freq, list(by), _flag(acts, "reached"), emails, "no outbound e-mails sent in the period")
+    return _rate(ds, freq, list(by), lambda df: _flag(df, "reached"), lambda df: _emails(df)[0],
+                 "no outbound e-mails sent in the period")
 
 
 @kpi("email_response_minutes", name="E-mail response time", unit="minutes", direction="lower",
@@ -327,5 +433,4 @@ def demos_booked(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFra
     The activities table records when a meeting takes place, not when it was booked, so the period
     is the meeting's date.
     """
-    acts = ds.activities
-    return _count(ds, acts, freq, list(by), _is(acts, "type", "meeting") | _is(acts, "type", "demo"))
+    return _count(ds, freq, list(by), lambda df: _is(df, "type", "meeting") | _is(df, "type", "demo"))
