@@ -202,15 +202,7 @@ def complete(values: pd.Series, ds: Dataset, freq: str, by: list[str], universe:
         for c in by:  # align category dtypes so the merge matches missing keys too
             frame[c] = frame[c].astype(v[c].dtype) if frame[c].dtype != v[c].dtype else frame[c]
         frame = frame.merge(v, on=["period", *by], how="left")
-    frame["value"] = frame["value"].astype("float64")
-    empty = frame["value"].isna()
-    if fill is not None:
-        frame.loc[empty, "value"] = fill
-        frame["note"] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    else:
-        frame["note"] = pd.Series(pd.NA, index=frame.index, dtype="string")
-        frame.loc[empty, "note"] = note
-    return frame
+    return _finish(frame, frame["value"].to_numpy(dtype="float64", na_value=np.nan), fill, note)
 
 
 def flow(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str], value: str | None = None,

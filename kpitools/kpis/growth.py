@@ -57,6 +57,18 @@ def _with_base(frame: pd.DataFrame, by: list[str], base: pd.Series) -> pd.Series
     return pd.Series(merged["_base"].to_numpy(), index=frame.index, dtype="float64")
 
 
+def _against_base(rev: pd.DataFrame, by: list[str], base: pd.Series, value: np.ndarray,
+                  no_base: str, zero_base: str) -> pd.DataFrame:
+    """A KPI frame of `value` per row of `rev`, noting why a value is missing: no base period or a zero base."""
+    out = rev[["period", *by]].copy()
+    out["value"] = value
+    note = _na_notes(out.index)
+    note[base.isna()] = no_base
+    note[base.eq(0)] = zero_base
+    out["note"] = note
+    return out
+
+
 def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Rows ordered by group then period (for shifts within a group)."""
     return frame.sort_values([*by, "period"], kind="stable")
@@ -83,13 +95,8 @@ def sales_growth(ds: Dataset, freq: str = "M", by: list[str] = (), compare: str 
         raise ValueError(f"compare must be 'previous' or 'yoy', not {compare!r}")
     base = _with_base(rev, by, base_p)
     ok = base.notna() & (base != 0)
-    out = rev[["period", *by]].copy()
-    out["value"] = np.where(ok, (rev["value"] - base) / base.where(ok, 1.0), np.nan)
-    note = _na_notes(out.index)
-    note[base.isna()] = f"no data for {what}"
-    note[base.eq(0)] = f"revenue was 0 in {what}"
-    out["note"] = note
-    return out
+    value = np.where(ok, (rev["value"] - base) / base.where(ok, 1.0), np.nan)
+    return _against_base(rev, by, base, value, f"no data for {what}", f"revenue was 0 in {what}")
 
 
 @kpi("cmgr", name="Compounded monthly growth rate", unit="ratio", direction="higher", needs=["deals"],
@@ -111,13 +118,9 @@ def cmgr(ds: Dataset, freq: str = "M", by: list[str] = (), months: int = 12) -> 
     base = _with_base(rev, by, _base_periods(rev["period"], freq, ds.fiscal_year_start, months))
     ok = base.notna() & (base > 0)
     ratio = rev["value"] / base.where(ok, 1.0)
-    out = rev[["period", *by]].copy()
-    out["value"] = np.where(ok, np.power(ratio.clip(lower=0), 1.0 / months) - 1.0, np.nan)
-    note = _na_notes(out.index)
-    note[base.isna()] = f"no data {months} months earlier"
-    note[base.eq(0)] = f"revenue was 0 {months} months earlier"
-    out["note"] = note
-    return out
+    value = np.where(ok, np.power(ratio.clip(lower=0), 1.0 / months) - 1.0, np.nan)
+    return _against_base(rev, by, base, value, f"no data {months} months earlier",
+                         f"revenue was 0 {months} months earlier")
 
 
 @kpi("avg_purchase_value", name="Average purchase value", unit="money", direction="higher", needs=["deals"],
