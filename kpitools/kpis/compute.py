@@ -183,10 +183,16 @@ def unavailable(ds: Dataset, k: KPI, by: list[str]) -> str | None:
     # The first table is the one grouped; a KPI joining others handles their missing columns itself.
     table = k.tables[0]
     if table in ds.tables:
-        missing += [f"{table}.{c}" for c in by if not ds.has(table, c) and f"{table}.{c}" not in missing]
+        missing += [f"{table}.{c}" for c in by if not ds.has(table, c) and f"{table}.{c}" not in missing
+                    and not (k.per_customer and _per_customer(ds, c))]
     if missing:
         return "needs " + ", ".join(missing)
     return None
+
+
+def _per_customer(ds: Dataset, column: str) -> bool:
+    """Whether some table gives `column` per customer (see recurring._customer_attributes)."""
+    return any(ds.has(t, "customer_id") and ds.has(t, column) for t in ("customers", "subscriptions", "deals"))
 
 
 def prepare(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M", by: Any = None,

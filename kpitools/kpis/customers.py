@@ -319,7 +319,7 @@ def churn_after_sale(ds: Dataset, freq: str = "M", by: list[str] = (), months: i
 
 
 @kpi("nps", name="Net promoter score", unit="score", direction="higher", needs=["surveys"], family=FAMILY,
-     source="000 #25")
+     per_customer=True, source="000 #25")
 def nps(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
     """% promoters (score 9–10) − % detractors (0–6) over the survey answers given in the period,
     from −100 to 100. Groups (region, segment...) are read per customer."""

@@ -58,6 +58,7 @@ class KPI:
     additive: bool = False  # values of groups add up to the total
     dimensions: tuple[str, ...] = ()  # table KPIs: the columns they add (e.g. product)
     source: str = ""  # where the definition comes from
+    per_customer: bool = False  # groups missing from the table are read per customer (region of the customer)
 
     @property
     def tables(self) -> list[str]:
@@ -97,6 +98,7 @@ def kpi(
     additive: bool = False,
     dimensions: tuple[str, ...] = (),
     source: str = "",
+    per_customer: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a KPI function; its docstring's first paragraph is the formula text."""
 
@@ -108,6 +110,7 @@ def kpi(
             id=id, name=name, unit=unit, direction=direction, needs=tuple(needs), formula=" ".join(doc.split()),
             family=family, function=fn, kind=kind, options=dict(options or {}), benchmark=benchmark,
             additive=additive, dimensions=tuple(dimensions), source=source,
+            per_customer=per_customer,
         )
         fn.kpi_id = id  # type: ignore[attr-defined]
         return fn

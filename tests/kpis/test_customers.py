@@ -197,6 +197,18 @@ def test_nps(ds):
     assert same(values(nps(ds, "Q")), [100 * (3 - 2) / 6, NAN])
 
 
+def test_nps_by_region_through_compute(ds):
+    """Surveys have no region: compute() reads it per customer instead of skipping the KPI."""
+    import kpitools
+
+    out = kpitools.compute(ds, "nps", by="region")
+    assert "nps" not in out.attrs["skipped"]
+    jan = out[out["period"] == out["period"].min()].set_index("region")["value"]
+    assert jan["EU"] == 100 and jan["US"] == -50
+    # a column no table gives per customer is still reported as missing
+    assert "surveys.campaign" in kpitools.compute(ds, "nps", by="campaign").attrs["skipped"].get("nps", "")
+
+
 def test_no_inf_and_notes_on_every_nan(ds):
     for kpi_id, k in REGISTRY.items():
         if k.family != "customers":
