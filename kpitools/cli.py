@@ -50,6 +50,7 @@ def load_or_fail(config: Path):
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="dataset.yml, or a folder with dataset.yml or canonical table files")]
+OutputOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="write to this file instead of the screen")]
 
 
 @app.command()
@@ -148,14 +149,26 @@ def kpis(
     where: Annotated[Optional[list[str]], typer.Option("--where", help="filter KEY=VALUE, e.g. --where region=EMEA")] = None,
     option: Annotated[Optional[list[str]], typer.Option("--option", help="KPI option KEY=VALUE, e.g. --option basis=cohort")] = None,
     fiscal_year_start: Annotated[Optional[int], typer.Option(min=1, max=12, help="month the fiscal year starts in")] = None,
+    calendar: Annotated[Optional[str], typer.Option(help="gregorian or jalali (Solar Hijri periods: 1403-01, 1403Q1; default: the dataset's)")] = None,
     format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+    output: OutputOpt = None,
 ) -> None:
     """Compute KPIs: tidy output with the columns period, <by...>, kpi, value."""
     from .kpis.compare import last_complete_period
     from .kpis.compute import compute
     from .kpis.output import format_frame
 
+    _check_output(output)
     ds = load_or_fail(config)
+    if calendar:
+        from dataclasses import replace
+
+        from .kpis.periods import calendar_name
+
+        try:
+            ds = replace(ds, calendar=calendar_name(calendar))
+        except ValueError as e:
+            fail(f"--calendar: {e}")
     filters = _key_values(where, "--where")
     options = {k: _option_value(v) for k, v in _key_values(option, "--option").items()}
     clash = set(filters) & set(options)
@@ -166,6 +179,7 @@ def kpis(
             period = str(last_complete_period(ds, freq.upper()))
         except ValueError as e:
             fail(str(e))
+    _check_scope(ds, filters, period, fiscal_year_start)
     try:
         result = compute(ds, _split_ids(kpi), freq=freq.upper(), by=by, period=period,
                          fiscal_year_start=fiscal_year_start, **filters, **options)
@@ -173,7 +187,55 @@ def kpis(
         fail(str(e).strip("'\""))
     for kpi_id, reason in result.attrs.get("skipped", {}).items():
         typer.echo(f"skipped {kpi_id}: {reason}", err=True)
-    typer.echo(format_frame(result, format.value), nl=False)
+    _emit(format_frame(result, format.value), output)
+
+
+def _check_scope(ds, filters: dict, period: str | None, fiscal_year_start: int | None) -> None:  # noqa: ANN001
+    """--period must read as periods, --where values must exist and the period must hold data:
+    otherwise the output would be empty, which a script could take for real zeros."""
+    from .data.validate import scope_problems
+    from .kpis.compute import period_spans
+
+    spans = None
+    if period:
+        try:
+            spans = period_spans(period, fiscal_year_start or ds.fiscal_year_start,
+                                 getattr(ds, "calendar", "gregorian"))
+        except ValueError as e:
+            y = 1403 if getattr(ds, "calendar", "gregorian") == "jalali" else 2024
+            fail([Problem(f"--period {period!r}: {e}", hint=f"write a month {y}-03, a quarter {y}Q1, a year {y}, "
+                                                          f"a week {y}-W10, a range {y}-01:{y}-06, or last")])
+    problems = scope_problems(ds, filters, spans, period=period)
+    if problems:
+        fail(problems)
+
+
+def _check_output(output: Path | None) -> None:
+    if output is not None and output.is_dir():
+        fail(f"--output {output} is a folder: give a file name, e.g. {output / 'kpis.csv'}")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Print, or write the whole file at once (a temporary file renamed): never half a file."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    import os
+    import tempfile
+
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, output)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}")
+    typer.echo(f"wrote {output}", err=True)
 
 
 def _split_ids(ids: list[str] | None) -> list[str] | None:
@@ -205,6 +267,7 @@ def forecast(
     model: Annotated[str, typer.Option(help="auto, or one model family: snaive, ets, sarima, theta")] = "auto",
     where: Annotated[Optional[list[str]], typer.Option("--where", help="filter KEY=VALUE")] = None,
     format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+    output: OutputOpt = None,
 ) -> None:
     """Forecast a KPI: columns period, <by...>, kpi, mean, lo_80, hi_80, lo_95, hi_95, model."""
     from .forecast import forecast_table
@@ -213,10 +276,12 @@ def forecast(
     from .kpis.compute import compute
     from .kpis.output import format_frame
 
+    _check_output(output)
     ds = load_or_fail(config)
     if kpi in REGISTRY and REGISTRY[kpi].kind == "table":
         fail(f"{kpi} is a table of several measures, not one series: forecast one of its parts, e.g. revenue")
     filters = _key_values(where, "--where")
+    _check_scope(ds, filters, None, None)
     try:
         # only complete periods: a half-finished month would drag the forecast down
         last = last_complete_period(ds, freq.upper())
@@ -238,7 +303,7 @@ def forecast(
         fail(str(e))
     for w in caught:  # e.g. a short series falling back to the naive model: say so plainly
         typer.echo(f"warning: {w.message}", err=True)
-    typer.echo(format_frame(result, format.value), nl=False)
+    _emit(format_frame(result, format.value), output)
 
 
 @app.command()
@@ -256,10 +321,14 @@ def run(
 
     Exit 0: all ok; 1: some runs failed (the rest were rendered); 2: bad input (nothing ran)."""
     from .report.batch import run_batch
+    from .report.spec import load_batch, select
 
     if not batch.is_file():
         fail([Problem("batch spec not found", file=str(batch), hint="give a YAML file such as params/demo.yml")])
     try:
+        # Everything, the data and each run's scope and period included, is checked before
+        # run_batch creates the output folder: bad input writes nothing.
+        select(load_batch(batch, check_data=True), tuple(only or ()))
         code = run_batch(batch, workers=workers, executor=executor, scheduler=scheduler, only=tuple(only or ()),
                          force=force, retries=retries, timeout=timeout, progress=True)
     except DataError as e:
@@ -279,9 +348,22 @@ def render(
     from .report.render import render as render_html
 
     if not notebook.is_file():
-        fail(f"{notebook}: no such notebook")
+        fail([Problem("no such notebook", file=str(notebook),
+                      hint="give the path of an executed notebook (.ipynb), e.g. one papermill wrote")])
+    import warnings
+
     try:
-        nb = nbformat.read(notebook, as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "cell is missing an id field": not the user's concern
+            nb = nbformat.read(notebook, as_version=4)
+            nbformat.validate(nb)
+    except nbformat.ValidationError as e:
+        path = list(getattr(e, "absolute_path", []))
+        where = (f"cell {path[1] + 1}" if path[:1] == ["cells"] and len(path) > 1 and isinstance(path[1], int)
+                 else "") + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[2:])
+        fail([Problem(f"not a valid notebook: {where.lstrip('.') + ': ' if where else ''}"
+                      f"{str(getattr(e, 'message', e)).splitlines()[0][:200]}", file=str(notebook),
+                      hint="open and save it in JupyterLab, or execute it again with papermill")])
     except Exception as e:  # noqa: BLE001  nbformat raises several kinds on a damaged file
         fail([Problem(f"not a readable notebook ({type(e).__name__})", file=str(notebook),
                       hint="give an .ipynb file saved by Jupyter or papermill")])

@@ -49,7 +49,7 @@ def test_bad_option_value_and_bad_where_exit_2():
 
 
 def test_kpis_on_bad_data_exits_2_without_traceback():
-    result = invoke("kpis", str(GOOD.parent / "bad" / "bad_date"))
+    result = invoke("kpis", str(GOOD.parent / "corpus" / "bad_date"))
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 

@@ -10,22 +10,41 @@
         values: {status: {Closed Won: won, Closed Lost: lost}}
         defaults: {deal_type: new}
 
+A table may instead come from a database (`url:` with `sql:` or `table:`; `${NAME}`
+in the URL is read from the environment, so passwords stay out of the file), use a
+CRM export preset (`preset: hubspot`), or, for subscriptions, an event-style export
+(`shape: events` or `shape: periods`, expanded to one row per customer per month).
+
 YAML and schema mistakes become `Problem`s with the file and line.
 """
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .problems import DataError, Problem
+from .problems import DataError, Problem, setting_hint
 from .schema import TABLES
 
 CONFIG_NAMES = ("dataset.yml", "dataset.yaml")
 READABLE = (".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MONTH = r"^\d{4}-(0?[1-9]|1[0-2])$"  # YYYY-MM
+
+
+def missing_env(text: str | None) -> list[str]:
+    """The `${NAME}` variables of `text` that are not set in the environment."""
+    return [m for m in dict.fromkeys(ENV_VAR.findall(text or "")) if m not in os.environ]
+
+
+def interpolate(text: str) -> str:
+    """`text` with every `${NAME}` replaced by the environment variable NAME (KeyError if unset)."""
+    return ENV_VAR.sub(lambda m: os.environ[m.group(1)], text)
 
 
 class ReadOptions(BaseModel):
@@ -42,6 +61,30 @@ class ReadOptions(BaseModel):
     dayfirst: bool = False
     sheet: str | int = 0
 
+    @field_validator("encoding")
+    @classmethod
+    def known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}: use utf-8, cp1252, latin-1 or utf-16") from None
+        return value
+
+    @field_validator("date_format")
+    @classmethod
+    def known_date_format(cls, value: str | None) -> str | None:
+        import datetime as dt
+
+        try:  # strptime rejects unknown %-codes (strftime does not everywhere)
+            sample = dt.datetime(2024, 12, 31, 23, 59, 58, tzinfo=dt.timezone.utc)  # %z needs a time zone
+            dt.datetime.strptime(sample.strftime(value), value)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{value!r} is not a date format ({e}): write it with %-codes, "
+                             "e.g. '%d/%m/%Y' or '%Y-%m-%d %H:%M'") from None
+        return value
+
 
 class TableConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,7 +92,11 @@ class TableConfig(BaseModel):
     url: str | None = None
     sql: str | None = None
     table: str | None = None
-    preset: str | None = None
+    preset: str | None = Field(None, description="a CRM export preset: salesforce, hubspot, close")
+    shape: Literal["monthly", "events", "periods"] = Field(
+        "monthly", description="subscriptions only: one row per customer and month (monthly), one row per "
+                               "start/change/cancel (events) or per period at one amount (periods)")
+    until: str | None = Field(None, pattern=MONTH, description="events/periods: last month to expand to (YYYY-MM)")
     read: ReadOptions = ReadOptions()
     columns: dict[str, str] = {}
     values: dict[str, dict[str, Any]] = {}
@@ -63,6 +110,12 @@ class TableConfig(BaseModel):
             raise ValueError("give either `path:` or `url:`, not both")
         if self.url and not (self.sql or self.table):
             raise ValueError("a `url:` needs `sql:` (a query) or `table:` (a table name)")
+        if self.sql and self.table:
+            raise ValueError("give either `sql:` (a query) or `table:` (a table name), not both")
+        if (self.sql or self.table) and not self.url:
+            raise ValueError("`sql:` and `table:` read from a database: add its `url:` (e.g. sqlite:///sales.db)")
+        if self.until and self.shape == "monthly":
+            raise ValueError("`until:` is for `shape: events` or `shape: periods`")
         return self
 
 
@@ -71,6 +124,9 @@ class DatasetConfig(BaseModel):
     name: str = "dataset"
     currency: str = "USD"
     fiscal_year_start: int = Field(1, ge=1, le=12)
+    calendar: Literal["gregorian", "jalali"] = Field(
+        "gregorian", description="period system: gregorian, or jalali (Solar Hijri; fiscal_year_start is then a "
+                                 "Jalali month, 1 = Farvardin)")
     stage_probabilities: dict[str, float] = {}
     tables: dict[str, TableConfig]
 
@@ -111,6 +167,30 @@ def read_yaml(path: Path, *, missing: str = "file not found", hint: str = "check
         problem = getattr(e, "problem", None) or str(e)
         raise error([Problem(f"YAML syntax error: {line}{problem}", file=where,
                              hint="fix the YAML (indentation, a missing colon or quote)")]) from None
+    except ValueError as e:  # a scalar YAML reads as a date that does not exist, e.g. 2024-02-31
+        bad = _impossible_date(text)
+        line = f"line {bad.start_mark.line + 1}: " if bad is not None else ""
+        value = f"{bad.value!r} " if bad is not None else ""
+        raise error([Problem(f"{line}{value}looks like a date but is not one ({e})", file=where,
+                             hint="correct the date, or quote the value to keep it as text")]) from None
+
+
+def _impossible_date(text: str) -> yaml.ScalarNode | None:
+    """The first scalar YAML reads as a date but cannot build (the node has its line)."""
+    stack = [yaml.compose(text)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                try:
+                    yaml.SafeLoader("").construct_yaml_timestamp(node)
+                except ValueError:
+                    return node
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(v for kv in reversed(node.value) for v in reversed(kv))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
 
 
 def read_config(path: Path) -> DatasetConfig:
@@ -130,7 +210,7 @@ def read_config(path: Path) -> DatasetConfig:
     if problems:
         raise DataError(problems)
     try:
-        return DatasetConfig.model_validate(data)
+        config = DatasetConfig.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
             loc = tuple(err["loc"])
@@ -143,7 +223,45 @@ def read_config(path: Path) -> DatasetConfig:
                 close = difflib.get_close_matches(str(loc[-1]), model.model_fields, n=1)
                 msg = f"unknown setting {loc[-1]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
                 hint = f"allowed here: {', '.join(model.model_fields)}"
+                if model is TableConfig and not close:  # e.g. `sep:` next to `path:`, not under `read:`
+                    hint += f"; reader options go under read: ({', '.join(ReadOptions.model_fields)})"
             else:
-                hint = ""
+                model = ReadOptions if "read" in loc else (TableConfig if table and len(loc) >= 3 else DatasetConfig)
+                info = model.model_fields.get(str(loc[-1])) if loc else None
+                hint = setting_hint(err, str(loc[-1]) if loc else "tables", info.description if info else None)
+                if err["type"] == "value_error":
+                    msg = "invalid setting"
             problems.append(Problem(f"line {line}: {field}: {msg}", file=where, table=table, hint=hint))
         raise DataError(problems) from None
+    for name, table in config.tables.items():
+        problems.extend(check_table_config(name, table, where, node))
+    if problems:
+        raise DataError(problems)
+    return config
+
+
+def check_table_config(name: str, cfg: TableConfig, where: str | None = None,
+                       node: yaml.Node | None = None) -> list[Problem]:
+    """What a table's settings can only be checked against: the environment, the presets, its name."""
+    from .presets import PRESETS, unknown_preset
+
+    problems = []
+
+    def line(key: str) -> str:
+        return f"line {_line_of(node, ('tables', name, key))}: " if node is not None else ""
+
+    for var in missing_env(cfg.url):
+        problems.append(Problem(f"{line('url')}the url uses ${{{var}}}, but the environment variable {var} "
+                                "is not set", file=where, table=name,
+                                hint=f"set it before running kpitools, e.g. `export {var}=...` (or in the "
+                                     "scheduler's environment); the value never appears in output"))
+    if cfg.preset is not None and cfg.preset not in PRESETS:
+        problems.append(unknown_preset(cfg.preset, name, where, line("preset")))
+    elif cfg.preset is not None and PRESETS[cfg.preset].table != name:
+        problems.append(Problem(f"{line('preset')}the {cfg.preset} preset is for the "
+                                f"{PRESETS[cfg.preset].table} table, not {name}", file=where, table=name,
+                                hint=f"move `preset: {cfg.preset}` to tables: {PRESETS[cfg.preset].table}"))
+    if cfg.shape != "monthly" and name != "subscriptions":
+        problems.append(Problem(f"{line('shape')}`shape: {cfg.shape}` is only for the subscriptions table",
+                                file=where, table=name, hint="remove `shape:` from this table"))
+    return problems

@@ -46,6 +46,7 @@ class Dataset:
     name: str = "dataset"
     currency: str = "USD"
     fiscal_year_start: int = 1  # month the fiscal year starts in
+    calendar: str = "gregorian"  # period system (kpis/periods.py CALENDARS): gregorian or jalali
     stage_probabilities: dict[str, float] = field(default_factory=dict)
     source: Path | None = None  # config file or directory it was loaded from
     warnings: list[Problem] = field(default_factory=list)

@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from .config import CONFIG_NAMES, READABLE, DatasetConfig, TableConfig, read_config
+from . import presets
 from .dataset import Dataset
+from .events import expand as expand_events
 from .parse import lines, map_columns, parse_table
 from .problems import DataError, Problem
 from .readers import read_source
+from .sql import session as sql_session
 from .schema import TABLES
 from .types import to_canonical
 from .validate import check_links, check_table
 
-TARGET_PERIOD = r"^\d{4}(-\d{1,2}|-?[Qq][1-4])?$"
+TARGET_PERIOD = r"^\d{4}(-(0?[1-9]|1[0-2])|-?[Qq][1-4])?$"  # month 1-12, quarter 1-4
 
 
 def resolve(config_or_dir: str | Path) -> tuple[DatasetConfig, Path, str]:
@@ -87,7 +91,8 @@ def load(config_or_dir: str | Path, *, validate: bool = True) -> Dataset:
     key = _fingerprint(config, base, source)
     if key is not None and (key, validate) in _CACHE:
         return _CACHE[(key, validate)]
-    ds = _load(config, base, source, validate)
+    with sql_session():  # a database that refused one table is not asked again for the next
+        ds = _load(config, base, source, validate)
     if key is not None:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
@@ -109,11 +114,20 @@ def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dat
         except DataError as e:
             problems.extend(e.problems)
             continue
+        if cfg.shape != "monthly":  # event-style subscriptions: expand to one row per customer and month
+            raw, found = expand_events(raw, cfg, display, first_line)
+            problems.extend(found)
+            if any(p.severity == "error" for p in found):
+                continue
+            display, first_line = f"{display} (expanded to monthly rows)", 1
+            cfg = cfg.model_copy(update={"columns": {}, "values": {}, "defaults": {}})
+        raw, cfg = presets.apply(raw, cfg)
         where[name], first_lines[name] = display, first_line
         mapped, found = map_columns(name, raw, cfg, display)
-        problems.extend(found)
+        problems.extend(_with_preset_hint(found, cfg))
         parsed, found, unparsed = parse_table(name, mapped, cfg, display, first_line)
         problems.extend(found)
+        parsed = presets.finish(parsed, cfg)
         if validate:
             problems.extend(_check_extra(name, parsed, display, first_line))
             problems.extend(check_table(name, parsed, display, first_line, unparsed))
@@ -129,9 +143,21 @@ def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dat
         if derived is not None:
             typed["customers"] = derived
     return Dataset(tables=typed, name=config.name, currency=config.currency,
-                   fiscal_year_start=config.fiscal_year_start,
+                   fiscal_year_start=config.fiscal_year_start, calendar=config.calendar,
                    stage_probabilities=dict(config.stage_probabilities),
                    source=Path(source), warnings=[p for p in problems if p.severity == "warning"])
+
+
+def _with_preset_hint(found: list[Problem], cfg: TableConfig) -> list[Problem]:
+    """A missing required column of a preset's table: say which export column the preset expected."""
+    out = []
+    for p in found:
+        expected = presets.expected_columns(cfg, p.column) if p.column and cfg.preset else ""
+        if expected and p.message.startswith("required column"):
+            p = replace(p, hint=f"{expected} (is the file an export of the preset's kind, with that column "
+                                f"included?); or {p.hint}")
+        out.append(p)
+    return out
 
 
 def _check_extra(name: str, df: pd.DataFrame, where: str, first_line: int) -> list[Problem]:

@@ -5,6 +5,8 @@ a file at once.
 """
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 import numpy as np
@@ -12,9 +14,11 @@ import pandas as pd
 
 from .config import ReadOptions, TableConfig
 from .problems import Problem
-from .schema import TABLES, Column
+from .schema import TABLES, Column, Table
 
 MAX_ROWS_SHOWN = 5
+MAX_UNUSED_SHOWN = 10
+SEPARATORS = (";", "\t", "|", ",")
 TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -24,13 +28,34 @@ def lines(index: pd.Index, first_line: int) -> tuple[int, ...]:
     return tuple(int(i) + first_line for i in index[:MAX_ROWS_SHOWN])
 
 
-def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Rename (canonical: source), fill defaults; one source may feed several canonical columns."""
-    spec = TABLES[table]
+def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str,
+                spec: Table | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rename (canonical: source), fill defaults; one source may feed several canonical columns.
+    `spec`: the columns to map onto, when the source has another shape than the table (events)."""
+    spec = spec or TABLES[table]
     problems: list[Problem] = []
     found = list(raw.columns)
+    if len(found) == 1 and len(spec.names) > 1:
+        sep = next((s for s in SEPARATORS if s in found[0]), None)
+        if sep is not None:  # the whole header is one column: the file uses another separator
+            shown = {"\t": "\\t"}.get(sep, sep)
+            return pd.DataFrame(index=raw.index), [Problem(
+                f"the header was read as one column ({found[0][:80]!r}): the file's separator is {shown!r}",
+                file=where, table=table, hint=f"set read: {{sep: '{shown}'}} for the {table} table (or remove a "
+                                              "wrong `sep:`)")]
     out: dict[str, pd.Series] = {}
     reported: set[str] = set()
+    used = {source for source in cfg.columns.values()} | set(spec.names)
+    for name in found:  # pandas renames a repeated header "region" to "region.1"
+        m = re.fullmatch(r"(.+)\.(\d+)", name)
+        if m and m.group(1) in found and m.group(1) in used:
+            copies = 1 + sum(1 for f in found if re.fullmatch(re.escape(m.group(1)) + r"\.\d+", f))
+            if name == f"{m.group(1)}.1":
+                problems.append(Problem(f"the header has {copies} columns named {m.group(1)!r}: it is not clear "
+                                        "which one to use", file=where, table=table, column=m.group(1),
+                                        hint="rename or remove the extra columns so that each name appears once"))
+                reported.add(m.group(1))
+            used.add(name)  # reported here, not again as unused
     for canonical, source in cfg.columns.items():
         if canonical not in spec.names:
             problems.append(Problem(f"{canonical!r} is not a column of the {table} table", file=where, table=table,
@@ -53,11 +78,23 @@ def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str) -> 
             out[canonical] = pd.Series([value] * len(raw), index=raw.index, dtype=object)
         else:  # an existing column: the default fills its blanks
             out[canonical] = out[canonical].where(out[canonical].notna(), value)
+    unused = [c for c in found if c not in used]
     for name in spec.required:
         if name not in out and name not in reported:
-            problems.append(Problem(f"required column {name!r} is missing", file=where, table=table, column=name,
-                                    hint=f"map it with `columns: {{{name}: <your column>}}` or give "
+            near = difflib.get_close_matches(name, unused, n=1, cutoff=0.6) or [
+                c for c in unused if c.strip().lower().replace(" ", "_") == name]
+            source = near[0] if near else "<your column>"
+            shape = "" if spec.name == table else f" of {spec.name}"  # e.g. of subscription events
+            problems.append(Problem(f"required column {name!r}{shape} is missing", file=where, table=table, column=name,
+                                    hint=f"map it with `columns: {{{name}: {source}}}` or give "
                                          f"`defaults: {{{name}: ...}}`; columns found: {', '.join(map(repr, found))}"))
+    if unused:  # not an error: nothing is lost, but a typo in a header or mapping shows up here
+        shown = ", ".join(map(repr, unused[:MAX_UNUSED_SHOWN]))
+        more = f" and {len(unused) - MAX_UNUSED_SHOWN} more" if len(unused) > MAX_UNUSED_SHOWN else ""
+        problems.append(Problem(f"{len(unused)} column(s) not used: {shown}{more}", file=where, table=table,
+                                severity="warning",
+                                hint=f"nothing to do if they are not {table} columns; otherwise map them with "
+                                     f"`columns: {{<canonical name>: <your column>}}` ({', '.join(spec.names)})"))
     return pd.DataFrame(out, index=raw.index), problems
 
 
@@ -116,18 +153,33 @@ def parse_column(col: Column, s: pd.Series, opts: ReadOptions) -> tuple[pd.Serie
         parsed[text.isin(TRUE).fillna(False)] = True
         parsed[text.isin(FALSE).fillna(False)] = False
         return parsed, _bad(s, parsed), "true/false (or yes/no, 1/0)"
+    if col.kind == "category" and isinstance(s.dtype, pd.CategoricalDtype):
+        return _strip_categories(s), pd.Series(False, index=s.index), "text"
     text = s.astype("string").str.strip()
     text = text.where(text != "")
     return text, pd.Series(False, index=s.index), "text"
 
 
-def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str,
-                first_line: int) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
-    """Apply value mappings and parse every column to its kind.
+def _strip_categories(s: pd.Series) -> pd.Series:
+    """A categorical column (Parquet's dictionary columns) cleaned through its few categories, not
+    its millions of rows: categories stripped, equal ones merged, blank ones missing."""
+    names = pd.Series(s.cat.categories.astype("string")).str.strip()
+    names = names.where(names != "")
+    codes, uniques = pd.factorize(names, sort=True, use_na_sentinel=True)  # sorted, as astype("category")
+    remap = np.append(codes, -1)  # row code -1 (missing) stays missing
+    rows = remap[s.cat.codes.to_numpy()]
+    categories = pd.Index(uniques, dtype="string")  # as a CSV column of text gets
+    values = pd.Categorical.from_codes(rows, categories=categories).remove_unused_categories()  # as from text
+    return pd.Series(values, index=s.index, name=s.name)
+
+
+def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, first_line: int,
+                spec: Table | None = None) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
+    """Apply value mappings and parse every column to its kind (of `spec`, default the table's).
 
     Also returns, per column, the rows that did not parse (so later checks do not
     report them a second time as empty)."""
-    spec = TABLES[table]
+    spec = spec or TABLES[table]
     problems: list[Problem] = []
     out = {}
     unparsed: dict[str, pd.Index] = {}
@@ -135,6 +187,11 @@ def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str,
         if name not in spec.names:
             problems.append(Problem(f"value mapping for {name!r}, which is not a column of {table}", file=where,
                                     table=table, hint=f"columns: {', '.join(spec.names)}"))
+        elif name not in frame.columns:
+            problems.append(Problem(f"a `values:` mapping for {name!r}, but the file has no {name} column",
+                                    file=where, table=table, column=name,
+                                    hint=f"map the column first: `columns: {{{name}: <your column>}}`, "
+                                         "or remove the mapping"))
     for name in frame.columns:
         s = frame[name]
         if name in cfg.values:

@@ -63,3 +63,39 @@ class DataError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+# What a settings value must be, for pydantic's error types (dataset configs and batch specs).
+_EXPECTED = {
+    "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "text (in quotes if it looks like a number)",
+    "dict_type": "a mapping (key: value)", "list_type": "a list, e.g. [a, b]",
+    "model_type": "a mapping of settings", "model_attributes_type": "a mapping of settings",
+}
+_BOUNDS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+
+
+def setting_hint(err: dict, key: str, description: str | None = None) -> str:
+    """How to fix one pydantic validation error of setting `key` (e.g. "make timeout greater than 0")."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "missing":
+        text = f"add `{key}:`"
+    elif kind in _EXPECTED:
+        text = f"make {key} {_EXPECTED[kind]}"
+    elif kind in _BOUNDS:
+        name, words = _BOUNDS[kind]
+        bound = ctx.get(name)
+        text = f"make {key} {words} {bound:g}" if isinstance(bound, (int, float)) else f"make {key} {words} {bound}"
+    elif kind == "literal_error":
+        text = f"use one of {ctx.get('expected')}"
+    elif kind == "string_pattern_mismatch":
+        text = f"write {key} in the right form" + ("" if description else f" ({ctx.get('pattern')})")
+    elif kind == "value_error":
+        text = str(err.get("msg", "")).removeprefix("Value error, ")
+    else:
+        text = f"check the value of {key}"
+    if description and kind != "value_error":
+        text += f" ({description})"
+    return text

@@ -7,6 +7,7 @@ pandera's failure cases into `Problem`s that name file, column, rows and a fix.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -14,6 +15,9 @@ import pandera.pandas as pa
 from .problems import Problem
 from .parse import MAX_ROWS_SHOWN, lines
 from .schema import TABLES, Table
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
 
 # Row-level rules that involve more than one column: name -> (column to blame, check, message, fix).
 RULES: dict[str, list[tuple[str, pa.Check, str]]] = {
@@ -28,6 +32,10 @@ RULES: dict[str, list[tuple[str, pa.Check, str]]] = {
          "closed_at must not be before created_at: check the two dates (day-first vs month-first?)"),
     ],
 }
+# No sales number is this large; one that is comes from a wrong mapping (an id or a phone number read
+# as an amount) or a lost decimal mark, and float64 sums lose whole units beyond it.
+MAX_NUMBER = 1e15
+
 MESSAGES = {
     "closed_missing": "won or lost deal without closed_at",
     "closed_before_created": "closed_at is before created_at",
@@ -50,6 +58,8 @@ def schema_for(table: str, columns: tuple[str, ...]) -> pa.DataFrameSchema:
         if c.bounds:
             lo, hi = c.bounds
             checks.append(pa.Check.in_range(lo, hi, error=f"range:{lo}:{hi}"))
+        if c.kind in ("money", "float", "int") and (not c.bounds or c.bounds[1] == float("inf")):
+            checks.append(pa.Check(lambda s: s.abs() < MAX_NUMBER, error="too_large"))
         cols[c.name] = pa.Column(checks=checks, nullable=not c.required, unique=c.name == spec.key,
                                  required=False)
     rules = [rule for column, rule, _ in RULES.get(table, []) if column in columns and "status" in columns]
@@ -77,6 +87,10 @@ def _fix(table: str, column: str, check: str, values: tuple[str, ...]) -> tuple[
         rng = f"{float(lo):g} to {float(hi):g}".replace("inf", "any")
         hint = "write probabilities as fractions (0.25, not 25)" if column == "probability" else f"keep values {rng}"
         return f"values outside {rng}", hint
+    if check == "too_large":
+        return (f"numbers of {MAX_NUMBER:,.0f} or more: not a plausible {column}",
+                "check the column mapping (an id, phone number or date read as a number?) and the "
+                "read: {decimal: ..., thousands: ...} settings")
     if check == "field_uniqueness":
         return "duplicate ids", f"each {column} must appear once: remove or merge the duplicate rows"
     if check == "not_nullable":
@@ -94,9 +108,13 @@ def check_table(table: str, df: pd.DataFrame, where: str, first_line: int,
     Cells in `unparsed` were already reported as unreadable and are not reported as empty again."""
     unparsed = unparsed or {}
     problems: list[Problem] = []
-    if table == "deals" and df.empty:
+    if table == "deals" and len(df) == 0:
         problems.append(Problem("the deals table has no rows", file=where, table=table,
                                 hint="export some deals: every KPI starts from them"))
+    elif len(df) == 0:
+        problems.append(Problem(f"the {table} table has no rows: the KPIs that need it will have no values",
+                                file=where, table=table, severity="warning",
+                                hint=f"export the {table} again, or remove the table from the config"))
     try:
         schema_for(table, tuple(df.columns)).validate(df, lazy=True)
     except pa.errors.SchemaErrors as e:
@@ -145,4 +163,41 @@ def check_links(tables: dict[str, pd.DataFrame], where: dict[str, str], first_li
                                         rows=lines(rows, first_line.get(name, 1)), values=values,
                                         severity="warning", count=int(dangling.sum()),
                                         hint=f"KPIs that join {name} to {t_table} will leave these rows out"))
+    return problems
+
+
+def scope_problems(ds: "Dataset", filters: dict[str, Any], spans: list[tuple[pd.Timestamp, pd.Timestamp]] | None,
+                   *, where: str | None = None, period: str | None = None) -> list[Problem]:
+    """Filter values the data does not have (region "Antarctica") and periods outside the data's
+    dates: either would give an empty report or table, so they are errors naming what exists."""
+    import difflib
+
+    from .schema import DIMENSIONS
+
+    problems = []
+    source = where or (str(ds.source) if ds.source else None)
+    for key, wanted in filters.items():
+        if key not in DIMENSIONS:
+            continue
+        tables = [name for name, df in ds.tables.items() if key in df.columns]
+        if not tables:
+            continue  # no table has the column: the KPI layer says so
+        known = ds.values(key)
+        for value in wanted if isinstance(wanted, (list, tuple, set)) else [wanted]:
+            if value in (None, "") or str(value) in known:
+                continue
+            lower = {k.lower(): k for k in known}
+            close = [lower[str(value).lower()]] if str(value).lower() in lower else \
+                difflib.get_close_matches(str(value), known, n=1)
+            shown = ", ".join(known[:30]) + (f" and {len(known) - 30} more" if len(known) > 30 else "")
+            problems.append(Problem(f"{key} {str(value)!r} has no data", file=source, table=tables[0], column=key,
+                                    hint=(f"did you mean {close[0]!r}? " if close else "")
+                                    + f"{key} values in the data: {shown or '(none)'}"))
+    dates = ds.date_range
+    if spans and dates is not None:
+        first, last = dates
+        if not any(start <= last and end >= first for start, end in spans):
+            text = f"period {period!r}" if period else "the period"
+            problems.append(Problem(f"{text} has no data: the data runs from {first.date()} to {last.date()}",
+                                    file=source, hint="choose a period inside those dates (or refresh the data)"))
     return problems

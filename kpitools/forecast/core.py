@@ -13,6 +13,7 @@ from .blas import one_blas_thread
 from .metrics import coverage, mase, smape
 from .models import Fitted, fit_snaive
 from .select import select
+from ..kpis.periods import period_span
 from .series import Missing, Regular, future_index, regularise, relabel
 from .series import season_length as default_season_length
 
@@ -128,7 +129,7 @@ def backtest(y: pd.Series, horizon: int, folds: int = 3, model: str = "auto",
     if min(starts) < 1:
         raise ValueError(f"{n} points are too few for {folds} folds of {horizon} (step {step})")
     points, rows = [], []
-    periods = pd.period_range(reg.start, periods=n, freq=reg.start.freq)
+    periods = period_span(reg.start, reg.start + (n - 1), name=None)
     for i, o in enumerate(starts):
         train = pd.Series(reg.values[:o], index=periods[:o])
         fc = forecast(train, horizon, model, levels, season_length=m, missing=missing, **options)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .blas import one_blas_thread
 from .core import Levels, check_levels, forecast
+from ..kpis.periods import to_index
 from .series import Missing, relabel, to_periods
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -82,7 +83,7 @@ def forecast_panel(df: pd.DataFrame, by: str | Sequence[str] | None = None, valu
     groups = data.groupby(keys, sort=True, dropna=False, observed=True) if keys else [((), data)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        jobs.append((key, pd.Series(g["_value"].to_numpy(dtype=float), index=pd.PeriodIndex(g["_period"]))))
+        jobs.append((key, pd.Series(g["_value"].to_numpy(dtype=float), index=to_index(g["_period"]))))
 
     results, problems = _run(jobs, horizon, options, workers, chunks_per_worker)
     if problems:
@@ -92,7 +93,7 @@ def forecast_panel(df: pd.DataFrame, by: str | Sequence[str] | None = None, valu
     cols = ["mean"] + [f"{b}_{lv:g}" for lv in levels for b in ("lo", "hi")]
     frames = []
     for key, fc in results:
-        part = pd.DataFrame({"period": relabel(pd.PeriodIndex(fc.index), kind)})
+        part = pd.DataFrame({"period": relabel(to_index(fc.index), kind)})
         for k, v in zip(keys, key):
             part[k] = v
         if "kpi" not in keys:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..kpis.jalali import JalaliPeriod
+from ..kpis.periods import ordinals, period_span, to_period
 from .core import Levels, check_levels, forecast
 from .models import z
 from .series import regularise
@@ -146,8 +149,11 @@ def pipeline_forecast(deals: pd.DataFrame, start: pd.Period | str | None = None,
     if (~known).any():
         warnings.warn(f"{int((~known).sum())} open deals have no expected_close_at; left out",
                       UserWarning, stacklevel=2)
-    month = when[known].dt.to_period(freq)
-    start = pd.Period(start, freq=freq) if start is not None else (month.min() if len(month) else None)
+    if isinstance(start, JalaliPeriod):  # Jalali periods of the start's frequency
+        month = to_period(when[known], start.freq, start.fiscal_year_start, "jalali")
+    else:
+        month = when[known].dt.to_period(freq)
+        start = pd.Period(start, freq=freq) if start is not None else (month.min() if len(month) else None)
     if start is None:
         index = pd.period_range(pd.Timestamp.today(), periods=periods or 0, freq=freq)
         return pd.DataFrame(0.0, index=index, columns=["expected", "variance", "amount", "deals"])
@@ -158,21 +164,28 @@ def pipeline_forecast(deals: pd.DataFrame, start: pd.Period | str | None = None,
                           "variance": amount**2 * pk * (1 - pk), "amount": amount, "deals": 1.0})
     table = table.groupby("period").sum()
     end = start + (periods - 1) if periods else (table.index.max() if len(table) else start)
-    index = pd.period_range(start, end, freq=freq, name="period")
+    index = period_span(start, end)
     return table.reindex(index, fill_value=0.0)
 
 
-def pipeline_coverage(deals: pd.DataFrame, horizon: int, freq: str = "M") -> np.ndarray:
+def pipeline_coverage(deals: pd.DataFrame, horizon: int, freq: str = "M", *, like: Any = None) -> np.ndarray:
     """Share of won revenue that was already in the pipeline at forecast time,
     by lead: c_k = Σ amount of won deals created ≤ k+1 periods before their
     close period / Σ amount of won deals, k = 0..horizon−1 (k = 0: the first
-    forecast period, whose deals must exist by its start)."""
+    forecast period, whose deals must exist by its start). `like`: a JalaliPeriod
+    whose periods to count in (else pandas periods of `freq`)."""
     won = deals[deals["status"] == "won"].dropna(subset=["created_at", "closed_at"])
     if won.empty:
         return np.zeros(horizon)
-    created = pd.to_datetime(won["created_at"]).dt.to_period(freq)
-    closed = pd.to_datetime(won["closed_at"]).dt.to_period(freq)
-    lead = np.array([(c - o).n for c, o in zip(closed, created)])  # whole periods in the pipeline
+    if isinstance(like, JalaliPeriod):
+        f, fy = like.freq, like.fiscal_year_start
+        created = to_period(pd.to_datetime(won["created_at"]), f, fy, "jalali")
+        closed = to_period(pd.to_datetime(won["closed_at"]), f, fy, "jalali")
+        lead = ordinals(closed) - ordinals(created)
+    else:
+        created = pd.to_datetime(won["created_at"]).dt.to_period(freq)
+        closed = pd.to_datetime(won["closed_at"]).dt.to_period(freq)
+        lead = np.array([(c - o).n for c, o in zip(closed, created)])  # whole periods in the pipeline
     amount = pd.to_numeric(won["amount"], errors="coerce").fillna(0.0).to_numpy()
     total = amount.sum()
     if total <= 0:
@@ -204,7 +217,7 @@ def combined_forecast(history: pd.Series, deals: pd.DataFrame, horizon: int, *,
     pipe = pipeline_forecast(deals, start=start, periods=horizon, freq=start.freqstr,
                              stage_probability=stage_probability)
     if coverage is None:
-        c = pipeline_coverage(deals, horizon, start.freqstr)
+        c = pipeline_coverage(deals, horizon, start.freqstr, like=start)
     else:
         c = np.broadcast_to(np.asarray(coverage, dtype=float), (horizon,)).copy()
     widest = max(levels)

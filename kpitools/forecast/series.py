@@ -13,6 +13,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..kpis.jalali import JalaliArray, JalaliDtype, JalaliPeriod
+from ..kpis.periods import period_span
+
 Missing = Literal["zero", "interpolate"]
 
 # Seasonal period by frequency (pandas period frequency "base" codes).
@@ -21,10 +24,10 @@ SEASON_LENGTH = {"M": 12, "Q": 4, "W": 52, "D": 7, "Y": 1, "h": 24}
 
 @dataclass(frozen=True)
 class Regular:
-    """A gap-free series: `values[i]` belongs to period `start + i`."""
+    """A gap-free series: `values[i]` belongs to period `start + i` (a pandas Period, or a JalaliPeriod)."""
 
     values: np.ndarray
-    start: pd.Period
+    start: pd.Period | JalaliPeriod
     kind: Literal["period", "timestamp_start", "timestamp_end", "string"]
 
     @property
@@ -32,13 +35,20 @@ class Regular:
         return self.start.freqstr
 
     @property
-    def last(self) -> pd.Period:
+    def last(self) -> pd.Period | JalaliPeriod:
         return self.start + (len(self.values) - 1)
 
 
 def to_periods(index: pd.Index | pd.Series, freq: str | None = None) -> tuple[pd.PeriodIndex, str]:
-    """Convert period, datetime or string labels to a PeriodIndex; also return their kind."""
+    """Convert period, datetime or string labels to a PeriodIndex (Jalali periods: an Index of them); also
+    return their kind."""
     index = pd.Index(index)
+    if isinstance(index.dtype, JalaliDtype):
+        if freq is not None and str(freq).upper()[0] != index.dtype.freq:
+            raise ValueError(f"cannot convert Jalali {index.dtype.freq} periods to {freq}")
+        return index, "period"
+    if len(index) and index.dtype == object and isinstance(index[0], JalaliPeriod):
+        return pd.Index(JalaliArray._from_sequence(list(index))), "period"
     if isinstance(index, pd.PeriodIndex):
         return (index if freq is None else index.asfreq(freq)), "period"
     if isinstance(index, pd.DatetimeIndex):
@@ -85,10 +95,11 @@ def regularise(y: pd.Series, missing: Missing = "zero", freq: str | None = None)
         raise ValueError(f"y has more than one value for periods {list(map(str, dupes))}")
     s = pd.Series(pd.to_numeric(y, errors="coerce").to_numpy(dtype=float), index=periods)
     s = s.sort_index()
-    s = s.loc[s.first_valid_index(): s.last_valid_index()] if s.notna().any() else s.iloc[:0]
+    valid = np.flatnonzero(s.notna().to_numpy())
+    s = s.iloc[valid[0]: valid[-1] + 1] if len(valid) else s.iloc[:0]
     if s.empty:
         raise ValueError("y has no values")
-    s = s.reindex(pd.period_range(s.index[0], s.index[-1], freq=s.index.freq))
+    s = s.reindex(period_span(s.index[0], s.index[-1], name=s.index.name))
     if missing == "zero":
         s = s.fillna(0.0)
     elif missing == "interpolate":
@@ -106,12 +117,14 @@ def season_length(freq: str) -> int:
 
 def future_index(reg: Regular, horizon: int) -> pd.Index:
     """The `horizon` periods after the series, as the same kind of labels as the input."""
-    periods = pd.period_range(reg.last + 1, periods=horizon, freq=reg.start.freq)
+    periods = period_span(reg.last + 1, reg.last + horizon, name=None)
     return relabel(periods, reg.kind)
 
 
-def relabel(periods: pd.PeriodIndex, kind: str) -> pd.Index:
+def relabel(periods: pd.Index, kind: str) -> pd.Index:
     """Periods -> the label kind `to_periods` reported (period, timestamp or string)."""
+    if isinstance(periods.dtype, JalaliDtype):
+        return pd.Index(periods.astype(str), dtype=object) if kind == "string" else periods
     if kind == "timestamp_start":
         return periods.to_timestamp(how="start")
     if kind == "timestamp_end":

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from .periods import CHUNK, NO_PERIOD, memo, period_grid, period_ordinals, to_period
+from .periods import (CHUNK, NO_PERIOD, is_period_dtype, like, memo, period_at, period_dtype, period_grid,
+                      period_ordinals, period_span, to_period)
 
 Agg = Literal["sum", "count", "mean", "median", "nunique"]
 
@@ -38,9 +39,11 @@ def grid(ds: Dataset, freq: str) -> pd.PeriodIndex:
     """The periods of the whole dataset, first event to last."""
     dr = ds.date_range
     if dr is None:
-        return pd.PeriodIndex([], freq=period_grid(pd.Timestamp("2000-01-01"), pd.Timestamp("2000-01-01"), freq,
-                                                    ds.fiscal_year_start).freq, name="period")
-    return period_grid(dr[0], dr[1], freq, ds.fiscal_year_start)
+        dtype = period_dtype(freq, ds.fiscal_year_start, ds.calendar)
+        if isinstance(dtype, pd.PeriodDtype):
+            return pd.PeriodIndex([], freq=dtype.freq, name="period")
+        return pd.Index(like(np.zeros(0, dtype=np.int64), dtype), name="period")
+    return period_grid(dr[0], dr[1], freq, ds.fiscal_year_start, ds.calendar)
 
 
 def groups(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -130,7 +133,7 @@ def _codes(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[str]
     periods = grid(ds, freq)
     if not len(periods) or date not in df.columns:
         return None
-    ords = period_ordinals(df[date], freq, ds.fiscal_year_start)
+    ords = period_ordinals(df[date], freq, ds.fiscal_year_start, ds.calendar)
     if ords is None:
         return None
     if not by:
@@ -262,7 +265,7 @@ def _flow_pandas(ds: Dataset, df: pd.DataFrame, date: str, freq: str, by: list[s
                  agg: Agg, where: pd.Series | None, note: str) -> pd.DataFrame:
     rows = df if where is None else df[where.fillna(False).to_numpy(dtype=bool)]
     rows = rows[rows[date].notna()]
-    keys = [to_period(rows[date], freq, ds.fiscal_year_start).rename("period")] + [rows[c] for c in by]
+    keys = [to_period(rows[date], freq, ds.fiscal_year_start, ds.calendar).rename("period")] + [rows[c] for c in by]
     if agg == "count":
         s = rows.groupby(keys, observed=True, dropna=False).size().astype("float64")
     else:
@@ -292,7 +295,7 @@ def _snapshot_codes(ds: Dataset, df: pd.DataFrame, start: str, end: str, freq: s
     if codes is None or end not in df.columns:
         return None
     periods, o_start, gid, ng, labels = codes
-    o_end = period_ordinals(df[end], freq, ds.fiscal_year_start)
+    o_end = period_ordinals(df[end], freq, ds.fiscal_year_start, ds.calendar)
     if o_end is None:
         return None
     mask = _mask(df, where)
@@ -333,15 +336,15 @@ def _snapshot_pandas(ds: Dataset, df: pd.DataFrame, start: str, end: str, freq: 
     rows = df if where is None else df[where.fillna(False).to_numpy(dtype=bool)]
     periods = grid(ds, freq)
     first = rows[start].min()
-    if pd.notna(first) and len(periods) and pd.Period(first, periods.freq) < periods[0]:
-        all_periods = pd.period_range(pd.Period(first, periods.freq), periods[-1], freq=periods.freq, name="period")
+    if pd.notna(first) and len(periods) and period_at(first, freq, ds.fiscal_year_start, ds.calendar) < periods[0]:
+        all_periods = period_span(period_at(first, freq, ds.fiscal_year_start, ds.calendar), periods[-1])
     else:
         all_periods = periods
     weight = rows[value].astype("float64") if value else pd.Series(1.0, index=rows.index)
 
     def per_period(date_col: str) -> pd.Series:
         has = rows[date_col].notna()
-        keys = [to_period(rows.loc[has, date_col], freq, ds.fiscal_year_start).rename("period")]
+        keys = [to_period(rows.loc[has, date_col], freq, ds.fiscal_year_start, ds.calendar).rename("period")]
         keys += [rows.loc[has, c] for c in by]
         return weight[has].groupby(keys, observed=True, dropna=False).sum()
 
@@ -385,7 +388,7 @@ def _aligned(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame 
     then each category's code, missing values first. None when that does not hold."""
     if len(a) != len(b) or not len(a):
         return None
-    if not (isinstance(a["period"].dtype, pd.PeriodDtype) and a["period"].dtype == b["period"].dtype):
+    if not (is_period_dtype(a["period"].dtype) and a["period"].dtype == b["period"].dtype):
         return None
     sort_keys = [a["period"].array.asi8]
     if not np.array_equal(sort_keys[0], b["period"].array.asi8):

@@ -27,7 +27,8 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import cell_codes, complete, count_frame, divide, flow, grid
-from .periods import NO_PERIOD, memo, next_starts, pandas_freq, period_ordinals, period_starts, to_period
+from .periods import (NO_PERIOD, get_calendar, like, memo, next_starts, period_dtype, period_ordinals, period_starts,
+                      to_index, to_period)
 from .registry import Benchmark, Option, kpi
 
 FAMILY = "activity"
@@ -177,38 +178,39 @@ def _combine(acts: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.DataFr
     return code.astype(np.int32), frame
 
 
-def _present(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: int, by: list[str]) -> pd.DataFrame:
+def _present(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: int, by: list[str],
+             calendar: str = "gregorian") -> pd.DataFrame:
     """Distinct (period, *by, rep) of the rows of `df` with a date and a rep (rep once if in `by`)."""
     cols = [*by, "rep"] if "rep" not in by else by
     if date in df.columns and isinstance(df[date].dtype, np.dtype) and all(
             c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype) for c in cols):
         # cached per column memory: activities_per_rep and rep_leaderboard both ask
         arrays = [df[date].to_numpy(), *(df[c].array.codes for c in cols)]
-        tag = ("present", freq, fiscal_year_start, tuple(cols), tuple(df[c].dtype for c in cols))
-        fast = memo(arrays, tag, lambda: _present_codes(df, date, freq, fiscal_year_start, cols))
+        tag = ("present", freq, fiscal_year_start, calendar, tuple(cols), tuple(df[c].dtype for c in cols))
+        fast = memo(arrays, tag, lambda: _present_codes(df, date, freq, fiscal_year_start, cols, calendar))
         if fast is not None:
             return fast.copy()
     rows = df[df[date].notna() & df["rep"].notna()]
-    period = to_period(rows[date], freq, fiscal_year_start)
+    period = to_period(rows[date], freq, fiscal_year_start, calendar)
     # Group on the integer ordinals of the periods: much faster than on Period objects.
     keys = [pd.Series(period.array.asi8, index=rows.index, name="period")] + [rows[c] for c in cols]
     out = rows.groupby(keys, observed=True, dropna=False).size().index.to_frame(index=False)
     out.columns = ["period", *cols]
-    out["period"] = pd.PeriodIndex.from_ordinals(out["period"].to_numpy(), freq=period.dtype.freq)
+    out["period"] = like(out["period"].to_numpy(), period.dtype)
     for c in cols:
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out
 
 
-def _present_codes(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: int, cols: list[str]
-                   ) -> pd.DataFrame | None:
+def _present_codes(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: int, cols: list[str],
+                   calendar: str = "gregorian") -> pd.DataFrame | None:
     """`_present` on integer codes: the period ordinal and each column's category code combined into
     one int64 key per row; distinct keys, sorted, are the groups in groupby order (period, then each
     column in category order, missing last). None when a column is not a category."""
     series = [df[c] for c in cols]
     if len(set(cols)) != len(cols) or not all(isinstance(s.dtype, pd.CategoricalDtype) for s in series):
         return None
-    ords = period_ordinals(df[date], freq, fiscal_year_start)
+    ords = period_ordinals(df[date], freq, fiscal_year_start, calendar)
     if ords is None:
         return None
     sizes = [len(s.cat.categories) + 1 for s in series]  # last code: missing
@@ -233,8 +235,7 @@ def _present_codes(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: in
         digits.append(key % size)
         key = key // size
     digits.reverse()
-    pf = pandas_freq(freq, fiscal_year_start)
-    out = pd.DataFrame({"period": pd.PeriodIndex.from_ordinals(key + low, freq=pf)})
+    out = pd.DataFrame({"period": like(key + low, period_dtype(freq, fiscal_year_start, calendar))})
     for c, s, size, d in zip(cols, series, sizes, digits):
         values = pd.Series(pd.Categorical.from_codes(np.where(d == size - 1, -1, d), dtype=s.dtype))
         values = values.astype(object)
@@ -253,12 +254,12 @@ def active_reps(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
     parts = []
     acts = ds.tables.get("activities")
     if acts is not None and all(c in acts.columns for c in ["rep", *by]):
-        parts.append(_present(acts, "at", freq, ds.fiscal_year_start, by))
+        parts.append(_present(acts, "at", freq, ds.fiscal_year_start, by, ds.calendar))
     deals = ds.tables.get("deals")
     if deals is not None and all(c in deals.columns for c in ["rep", *by]):
         for date in ("created_at", "closed_at"):
             if date in deals.columns:
-                parts.append(_present(deals, date, freq, ds.fiscal_year_start, by))
+                parts.append(_present(deals, date, freq, ds.fiscal_year_start, by, ds.calendar))
     if not parts:
         return pd.DataFrame(columns=["period", *dict.fromkeys([*by, "rep"])])
     out = pd.concat(parts, ignore_index=True)
@@ -267,7 +268,8 @@ def active_reps(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
 
 
 def _working_days(ds: Dataset, periods: pd.PeriodIndex) -> np.ndarray:
-    """Monday-Friday days of each period, clipped to the dataset's first and last date."""
+    """Working days of each period (Monday-Friday; Saturday-Wednesday in the Jalali calendar), clipped to
+    the dataset's first and last date."""
     if len(periods) == 0:
         return np.zeros(0)
     first, last = ds.date_range
@@ -275,7 +277,8 @@ def _working_days(ds: Dataset, periods: pd.PeriodIndex) -> np.ndarray:
     end = np.minimum(next_starts(periods).values, (last.normalize() + pd.Timedelta(days=1)).to_datetime64())
     start = start.astype("datetime64[D]")
     end = end.astype("datetime64[D]")
-    return np.busday_count(start, np.maximum(start, end)).astype("float64")
+    weekmask = get_calendar(ds.calendar).weekmask
+    return np.busday_count(start, np.maximum(start, end), weekmask=weekmask).astype("float64")
 
 
 # ---------------------------------------------------------------- KPIs
@@ -284,14 +287,15 @@ def _working_days(ds: Dataset, periods: pd.PeriodIndex) -> np.ndarray:
      options={
          "type": Option(None, (None, *TYPES), "count only this activity type; None (default) counts all four"),
          "per": Option("period", ("period", "day", "week"),
-                       "period (default): per rep per period; day: per working day (Monday-Friday) in the "
-                       "period; week: per five working days"),
+                       "period (default): per rep per period; day: per working day (Monday-Friday; "
+                       "Saturday-Wednesday with calendar jalali) in the period; week: per five working days"),
      })
 def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: str | None = None,
                        per: str = "period") -> pd.DataFrame:
     """Activities in the period / reps active in the period (a rep is active with an activity, or a deal
     created or closed, in the period, so a rep without activity counts with zero); with per="day" also
-    divided by the working days (Monday-Friday) of the period, per="week" by working days / 5.
+    divided by the working days (Monday-Friday; Saturday-Wednesday with the Jalali calendar) of the period,
+    per="week" by working days / 5.
 
     Options: `type` None (default, every activity) or call / email / meeting / demo — the reps are
     still every active rep, so a rep who made no call counts with zero calls; `per` "period"
@@ -321,7 +325,7 @@ def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: s
         days = pd.Series(_working_days(ds, periods), index=periods)
         if per == "week":
             days = days / 5.0
-        d = days.reindex(pd.PeriodIndex(out["period"])).to_numpy()
+        d = days.reindex(to_index(out["period"])).to_numpy()
         zero = d == 0
         out["value"] = np.where(zero, np.nan, out["value"].to_numpy() / np.where(zero, 1.0, d))
         out.loc[zero & out["note"].isna().to_numpy(), "note"] = "no working days in the period"

@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..data import Dataset
 from .compute import PeriodSpec, prepare, run
-from .periods import pandas_freq, parse_period
+from .periods import (calendar_name, calendar_of, freq_of, is_period, like, period_at, period_dtype, parse_period,
+                      year_earlier)
 from .registry import KPI, REGISTRY, Benchmark
 from .targets import last_date, targets_for
 
@@ -56,19 +57,19 @@ def _meta(kpi_id: str) -> tuple[str, str, str, Benchmark | None]:
     return f"{parent}: {measure.replace('_', ' ')}", unit, direction, None
 
 
-def last_complete_period(ds: Dataset, freq: str) -> pd.Period:
-    """The last period that ended on or before the dataset's last date."""
+def last_complete_period(ds: Dataset, freq: str) -> Any:
+    """The last period (of the dataset's calendar) that ended on or before the dataset's last date."""
     as_of = last_date(ds)
     if as_of is None:
         raise ValueError("the dataset has no dates")
-    p = pd.Period(as_of, pandas_freq(freq, ds.fiscal_year_start))
+    p = period_at(as_of, freq, ds.fiscal_year_start, ds.calendar)
     if as_of.normalize() < p.end_time.normalize():
         p = p - 1
     return p
 
 
-def _year_earlier(p: pd.Period) -> pd.Period:
-    return pd.Period(p.start_time - pd.DateOffset(years=1), p.freq)
+def _year_earlier(p: Any) -> Any:
+    return year_earlier(p)
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -109,11 +110,13 @@ def _status_vs_benchmark(value: float, bench: Benchmark | None) -> Any:
 
 def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: PeriodSpec = None,
             freq: str | None = None, by: Any = None, thresholds: tuple[float, float] = (1.0, 0.9),
-            *, fiscal_year_start: int | None = None, **options: Any) -> pd.DataFrame:
+            *, fiscal_year_start: int | None = None, calendar: str | None = None, **options: Any) -> pd.DataFrame:
     """KPI-card numbers, one row per (by..., [table dimensions], kpi) for one period.
 
-    period: "2024-03", "2024Q1", "2024" or a pandas Period (default: the last complete period of the data,
+    period: "2024-03", "2024Q1", "2024" or a period object (default: the last complete period of the data,
     as of its last date). freq: D/W/M/Q/Y; when omitted it is the period's own frequency, else "M".
+    calendar: "gregorian" or "jalali" (overrides ds.calendar; period texts are then Jalali, "1402-07");
+    the previous period is p - 1 and last year the same period a (Jalali) year earlier.
     thresholds: (on track, at risk) ratios of value to target. Options and filters as in compute().
 
     Columns: period, *by, [dims], kpi, name, unit, direction, value, previous, change, change_pct, good,
@@ -122,28 +125,30 @@ def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: Period
     if len(thresholds) != 2 or thresholds[1] > thresholds[0]:
         raise ValueError("thresholds must be (on_track, at_risk) with on_track >= at_risk, e.g. (1.0, 0.9)")
     fy = int(fiscal_year_start) if fiscal_year_start is not None else ds.fiscal_year_start
-    p: pd.Period | None = None
+    # the calendar: the keyword, else that of a period object given, else the dataset's
+    cal = calendar_name(calendar) if calendar else (calendar_of(period) if is_period(period) else ds.calendar)
+    p: Any = None
     if period is not None:
         if isinstance(period, (list, tuple)) or (isinstance(period, str) and (":" in period or "," in period)):
             raise ValueError("compare() takes one period, e.g. '2024-03', '2024Q1' or '2024'")
-        p = parse_period(period, fiscal_year_start=fy)
-        kind = p.freqstr[0].upper()
+        p = parse_period(period, fiscal_year_start=fy, calendar=cal)
+        kind = freq_of(p)
         if freq is None:
             freq = kind
         elif freq.upper() != kind:
             raise ValueError(f"period {period} is not a {freq.upper()} period: pass freq={kind!r} or a "
                              f"period of that frequency")
     freq = (freq or "M").upper()
-    req = prepare(ds, kpis, freq, by, fiscal_year_start, **options)
+    req = prepare(ds, kpis, freq, by, fiscal_year_start, cal, **options)
     if p is None:
-        p = last_complete_period(replace(ds, fiscal_year_start=fy), freq)  # freshness of the whole dataset
-    p = pd.Period(p.start_time, pandas_freq(freq, req.ds.fiscal_year_start))
+        p = last_complete_period(replace(ds, fiscal_year_start=fy, calendar=cal), freq)  # the whole dataset
+    p = period_at(p.start_time, freq, req.ds.fiscal_year_start, cal)
     prev_p, ly_p = p - 1, _year_earlier(p)
     full = run(req, [prev_p, ly_p, p])
     by = req.by
     keys = [c for c in full.columns if c not in ("period", "value", "note")]  # by, dims, kpi
 
-    def at(q: pd.Period, name: str) -> pd.DataFrame:
+    def at(q: Any, name: str) -> pd.DataFrame:
         rows = full[full["period"] == q]
         out = rows[keys].copy()
         for c in keys:
@@ -178,7 +183,8 @@ def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: Period
     out["status"] = status.where(~no_target, bench).astype("string")
 
     dims = [c for c in keys if c not in (*by, "kpi")]
-    out.insert(0, "period", pd.PeriodIndex([p] * len(out), freq=p.freq))
+    out.insert(0, "period", like(np.full(len(out), p.ordinal, dtype=np.int64),
+                                 period_dtype(freq, req.ds.fiscal_year_start, cal)))
     out = out[["period", *by, *dims, *COLUMNS]]
     for c in [*by, *dims]:
         out[c] = out[c].astype("category")
@@ -188,7 +194,7 @@ def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: Period
     return out
 
 
-def _targets(req: Any, out: pd.DataFrame, p: pd.Period, by: list[str]) -> pd.Series:
+def _targets(req: Any, out: pd.DataFrame, p: Any, by: list[str]) -> pd.Series:
     """The target of each row's KPI id at the matching level for period p (NaN where none)."""
     target = pd.Series(np.nan, index=out.index, dtype="float64")
     ds = req.ds

@@ -20,10 +20,11 @@ import pandas as pd
 from ..data import Dataset
 from ..data.schema import DIMENSIONS, TABLES
 from ._common import as_by
-from .periods import FREQS, pandas_freq, parse_period
+from .periods import (FREQS, JalaliPeriod, calendar_name, is_period, is_period_dtype, like, pandas_freq, parse_period,
+                      period_dtype, period_ends, period_starts)
 from .registry import KPI, REGISTRY, Option
 
-PeriodSpec = str | pd.Period | Sequence[str | pd.Period] | None
+PeriodSpec = str | pd.Period | JalaliPeriod | Sequence[str | pd.Period | JalaliPeriod] | None
 
 
 @dataclass
@@ -196,7 +197,7 @@ def _per_customer(ds: Dataset, column: str) -> bool:
 
 
 def prepare(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M", by: Any = None,
-            fiscal_year_start: int | None = None, **options: Any) -> Request:
+            fiscal_year_start: int | None = None, calendar: str | None = None, **options: Any) -> Request:
     """Validate a request (KPI ids, frequency, by, options) and apply the filters."""
     freq = str(freq).upper()
     if freq not in FREQS:
@@ -204,6 +205,10 @@ def prepare(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M
     if fiscal_year_start is not None:
         pandas_freq(freq, int(fiscal_year_start))  # checks 1..12
         ds = replace(ds, fiscal_year_start=int(fiscal_year_start))
+    if calendar is not None and calendar != "":
+        name = calendar_name(calendar)
+        if name != getattr(ds, "calendar", "gregorian"):
+            ds = replace(ds, calendar=name)
     by = as_by(by)
     if len(set(by)) != len(by):
         raise ValueError(f"by lists a column twice: {', '.join(by)}")
@@ -216,19 +221,21 @@ def prepare(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M
 
 # ----------------------------------------------------------------------------- periods
 
-def period_spans(period: PeriodSpec, fiscal_year_start: int = 1) -> list[tuple[pd.Timestamp, pd.Timestamp]] | None:
+def period_spans(period: PeriodSpec, fiscal_year_start: int = 1, calendar: str = "gregorian"
+                 ) -> list[tuple[pd.Timestamp, pd.Timestamp]] | None:
     """(start, end) of each selected span: "2024-03", "2024Q1", "2024", "2024-01:2024-06" (a range),
-    a list of these, a comma-separated string, or a pandas Period. None: everything."""
+    a list of these, a comma-separated string, or a period object. Texts are read in `calendar`
+    ("1402-07" with calendar="jalali"). None: everything."""
     if period is None:
         return None
     items: list[Any]
-    if isinstance(period, (pd.Period, str)):
+    if is_period(period) or isinstance(period, str):
         items = [period]
     else:
         items = list(period)
     spans = []
     for item in items:
-        if isinstance(item, pd.Period):
+        if is_period(item):
             spans.append((item.start_time, item.end_time))
             continue
         for part in str(item).split(","):
@@ -237,13 +244,13 @@ def period_spans(period: PeriodSpec, fiscal_year_start: int = 1) -> list[tuple[p
                 continue
             if ":" in part:
                 a, _, b = part.partition(":")
-                pa = parse_period(a.strip(), fiscal_year_start=fiscal_year_start)
-                pb = parse_period(b.strip(), fiscal_year_start=fiscal_year_start)
+                pa = parse_period(a.strip(), fiscal_year_start=fiscal_year_start, calendar=calendar)
+                pb = parse_period(b.strip(), fiscal_year_start=fiscal_year_start, calendar=calendar)
                 if pb.end_time < pa.start_time:
                     raise ValueError(f"period range {part!r} ends before it starts")
                 spans.append((pa.start_time, pb.end_time))
             else:
-                p = parse_period(part, fiscal_year_start=fiscal_year_start)
+                p = parse_period(part, fiscal_year_start=fiscal_year_start, calendar=calendar)
                 spans.append((p.start_time, p.end_time))
     return spans
 
@@ -253,9 +260,8 @@ def select_periods(periods: pd.Series, spans: list[tuple[pd.Timestamp, pd.Timest
     a year selects its months at freq="M")."""
     if spans is None:
         return np.ones(len(periods), dtype=bool)
-    idx = pd.PeriodIndex(periods)
-    start = idx.start_time
-    end = idx.end_time
+    start = period_starts(periods)
+    end = period_ends(periods)
     mask = np.zeros(len(periods), dtype=bool)
     for lo, hi in spans:
         mask |= np.asarray((start <= hi) & (end >= lo))
@@ -366,11 +372,10 @@ def _key(frames: list[pd.DataFrame], c: str) -> tuple[np.ndarray, pd.Categorical
     return out, final.dtype, len(cats)
 
 
-def _assemble(frames: list[pd.DataFrame], by: list[str], dims: list[str], pf: str) -> pd.DataFrame | None:
+def _assemble(frames: list[pd.DataFrame], by: list[str], dims: list[str], pdt: Any) -> pd.DataFrame | None:
     """The KPI frames stacked and sorted as `run` returns them (before attrs); None: use the old code."""
     if not frames:
         return None
-    pdt = pd.PeriodDtype(pf)
     if any(f["period"].dtype != pdt for f in frames):
         return None
     period = np.concatenate([f["period"].array.asi8 for f in frames])
@@ -395,7 +400,7 @@ def _assemble(frames: list[pd.DataFrame], by: list[str], dims: list[str], pf: st
         sort_keys.append(np.where(codes < 0, n, codes))  # missing last
     sort_keys.append(kpi)
     order = np.lexsort(sort_keys)
-    out = pd.DataFrame({"period": pd.arrays.PeriodArray(period[order], dtype=pdt)})
+    out = pd.DataFrame({"period": like(period[order], pdt)})
     for c, (codes, dtype, _) in zip(keys, coded):
         out[c] = pd.Categorical.from_codes(codes[order], dtype=dtype)
     out["kpi"] = pd.Series(np.array(names, dtype=object)[kpi[order]], dtype=object)
@@ -407,8 +412,8 @@ def _assemble(frames: list[pd.DataFrame], by: list[str], dims: list[str], pf: st
 
 def run(req: Request, period: PeriodSpec = None) -> pd.DataFrame:
     """Compute a prepared request: columns period, *by, *dims, kpi, value, note."""
-    spans = period_spans(period, req.ds.fiscal_year_start)
-    pf = pandas_freq(req.freq, req.ds.fiscal_year_start)
+    spans = period_spans(period, req.ds.fiscal_year_start, req.ds.calendar)
+    pdt = period_dtype(req.freq, req.ds.fiscal_year_start, req.ds.calendar)
     frames, dims, skipped = [], [], dict(req.skipped)
     for k in req.kpis:
         if k.id in skipped:
@@ -429,7 +434,7 @@ def run(req: Request, period: PeriodSpec = None) -> pd.DataFrame:
                 dims.append(c)
         frames.append(tidy)
     # Large results: stack and sort on integer codes (same output, several times faster).
-    out = _assemble(frames, req.by, dims, pf) if sum(len(f) for f in frames) >= 100_000 else None
+    out = _assemble(frames, req.by, dims, pdt) if sum(len(f) for f in frames) >= 100_000 else None
     if out is None:
         cols = ["period", *req.by, *dims, "kpi", "value", "note"]
         if frames:
@@ -439,11 +444,13 @@ def run(req: Request, period: PeriodSpec = None) -> pd.DataFrame:
                     out[c] = np.nan
             out = out[cols]
         else:
-            out = pd.DataFrame({"period": pd.PeriodIndex([], freq=pf), **{c: pd.Series([], dtype=object) for c in
+            empty = like(np.zeros(0, dtype=np.int64), pdt)
+            out = pd.DataFrame({"period": empty, **{c: pd.Series([], dtype=object) for c in
                                 [*req.by, *dims]}, "kpi": pd.Series([], dtype=object),
                                 "value": pd.Series([], dtype="float64"), "note": pd.Series([], dtype="string")})
-        if not isinstance(out["period"].dtype, pd.PeriodDtype):
-            out["period"] = pd.PeriodIndex(out["period"], freq=pf)
+        if not is_period_dtype(out["period"].dtype):
+            out["period"] = (pd.PeriodIndex(out["period"], freq=pdt.freq) if isinstance(pdt, pd.PeriodDtype)
+                             else pd.array(list(out["period"]), dtype=pdt))
         for c in [*req.by, *dims]:
             out[c] = out[c].astype(object).where(out[c].notna(), np.nan)
         out = out.sort_values(["kpi", *req.by, *dims, "period"], kind="stable", na_position="last")
@@ -456,7 +463,8 @@ def run(req: Request, period: PeriodSpec = None) -> pd.DataFrame:
 
 
 def compute(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M", by: Any = None,
-            period: PeriodSpec = None, *, fiscal_year_start: int | None = None, **options: Any) -> pd.DataFrame:
+            period: PeriodSpec = None, *, fiscal_year_start: int | None = None, calendar: str | None = None,
+            **options: Any) -> pd.DataFrame:
     """Compute KPIs as one tidy frame: period, *by, [dimension columns of table KPIs], kpi, value.
 
     kpis: an id, a list of ids (or "a,b"), or None for every registered KPI the dataset supports.
@@ -464,6 +472,9 @@ def compute(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M
     period: None (all), "2024-03" / "2024Q1" / "2024", a list of them, "2024-01:2024-06" or a pandas
     Period; a period selects every reporting period that overlaps it.
     fiscal_year_start: month the fiscal year starts in (overrides ds.fiscal_year_start).
+    calendar: "gregorian" or "jalali" (overrides ds.calendar): with "jalali" the periods are Jalali
+    (Solar Hijri) months, quarters and years (JalaliPeriod values printing as 1402-01, 1402Q1, 1402) and
+    `period` texts are Jalali ("1402-07", "1402Q3", "1402-01:1402-06").
     **options: dimension columns are filters (region="EMEA", product=["A", "B"]); anything else is a KPI
     option, passed to the KPIs that declare it (e.g. compare="yoy" for sales_growth).
 
@@ -471,7 +482,7 @@ def compute(ds: Dataset, kpis: str | Iterable[str] | None = None, freq: str = "M
     failed ("failed: ..."); attrs["notes"]: period, *by, [dims], kpi, note of the rows with a note (every
     NaN value, plus informative notes such as excluded rows).
     """
-    req = prepare(ds, kpis, freq, by, fiscal_year_start, **options)
+    req = prepare(ds, kpis, freq, by, fiscal_year_start, calendar, **options)
     full = run(req, period)
     notes = full.loc[full["note"].notna(), [c for c in full.columns if c != "value"]].reset_index(drop=True)
     out = full.drop(columns="note")

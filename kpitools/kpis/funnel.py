@@ -119,7 +119,7 @@ def _visitors(ds: Dataset, template: pd.DataFrame, freq: str, by: list[str]) -> 
     if missing:
         return _na(template, by, f"traffic has no {missing[0]} column")
     t = traffic[traffic["month"].notna()]
-    per = pd.DataFrame({"period": to_period(t["month"], freq, ds.fiscal_year_start).array}, index=t.index)
+    per = pd.DataFrame({"period": to_period(t["month"], freq, ds.fiscal_year_start, ds.calendar).array}, index=t.index)
     per = per.join(_keys(t[by], by)) if by else per
     per["value"] = t["visitors"].astype("float64")
     per = per.groupby(["period", *by], dropna=False)["value"].sum(min_count=1).reset_index()

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import combine, complete, divide, flow
-from .periods import pandas_freq, to_period
+from .periods import is_period_dtype, like, shift_months, to_period
 from .registry import Option, kpi
 
 FAMILY = "growth"
@@ -37,10 +37,9 @@ def _na_notes(index: pd.Index) -> pd.Series:
 
 
 def _base_periods(periods: pd.Series, freq: str, fiscal_year_start: int, months: int) -> pd.Series:
-    """For each period, the period holding the date `months` months before its start."""
-    idx = pd.PeriodIndex(periods)
-    starts = pd.DatetimeIndex(idx.start_time) - pd.DateOffset(months=months)
-    return pd.Series(starts.to_period(pandas_freq(freq, fiscal_year_start)), index=periods.index)
+    """For each period, the period holding the date `months` months before its start (months of the
+    periods' calendar)."""
+    return shift_months(periods, months)
 
 
 def _with_base(frame: pd.DataFrame, by: list[str], base: pd.Series) -> pd.Series:
@@ -181,7 +180,7 @@ def revenue_per_rep(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
     by = list(by)
     d = ds.deals
     won = d[_won(ds).fillna(False).to_numpy(dtype=bool) & d["closed_at"].notna().to_numpy() & d["rep"].notna().to_numpy()]
-    parts = [_active_reps(to_period(won["closed_at"], freq, ds.fiscal_year_start), won, by)]
+    parts = [_active_reps(to_period(won["closed_at"], freq, ds.fiscal_year_start, ds.calendar), won, by)]
     if ds.has("activities", "rep") and "at" in ds.activities.columns:
         a = ds.activities
         a = a[(a["at"].notna() & a["rep"].notna()).to_numpy()]
@@ -202,7 +201,8 @@ def revenue_per_rep(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
                 if c not in a.columns:  # an activity whose deal is unknown has no group
                     placed &= act[c].notna()
             act = act[placed.to_numpy()]
-            parts.append(_active_reps(to_period(a.loc[act.index, "at"], freq, ds.fiscal_year_start), act, by))
+            parts.append(_active_reps(to_period(a.loc[act.index, "at"], freq, ds.fiscal_year_start, ds.calendar),
+                                      act, by))
     reps = pd.concat(parts, ignore_index=True).drop_duplicates()
     counts = reps.groupby(["period", *by], dropna=False).size().astype("float64")
     active = complete(counts, ds, freq, by, d, 0.0)
@@ -211,12 +211,12 @@ def revenue_per_rep(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
 
 def _codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes 0..n-1 of a column and the value of each code (missing values get a code too)."""
-    if isinstance(s.dtype, pd.PeriodDtype):
+    if is_period_dtype(s.dtype):
         ordinals = s.array.asi8
         low = int(ordinals.min()) if len(ordinals) else 0
         codes = ordinals - low
         n = int(codes.max()) + 1 if len(codes) else 0
-        return codes, pd.PeriodIndex.from_ordinals(np.arange(low, low + n), freq=s.dtype.freq)
+        return codes, pd.Index(like(np.arange(low, low + n), s.dtype))
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
         cats = s.cat.categories

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .periods import is_period, is_period_dtype, period_text
 from .registry import REGISTRY
 
 # catalogue order of the families (kpi-catalogue.md); unknown families come last
@@ -42,25 +43,14 @@ def catalogue_frame() -> pd.DataFrame:
     return df[CATALOGUE_COLUMNS].reset_index(drop=True)
 
 
-def period_text(p: Any) -> Any:
-    """2024-03, 2024Q1, 2024, 2024-03-05, and ISO weeks as 2024-W10 (what parse_period reads back)."""
-    if not isinstance(p, pd.Period):
-        return p
-    kind = p.freqstr[0].upper()
-    if kind == "W":
-        iso = p.start_time.isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
-    return str(p)
-
-
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """Periods as text; categories as objects."""
     out = df.copy()
     for c in out.columns:
         s = out[c]
-        if isinstance(s.dtype, pd.PeriodDtype):
+        if is_period_dtype(s.dtype):
             out[c] = s.map(period_text).astype(object)
-        elif s.dtype == object and s.map(lambda v: isinstance(v, pd.Period)).any():
+        elif s.dtype == object and s.map(is_period).any():
             out[c] = s.map(period_text)
         elif isinstance(s.dtype, pd.CategoricalDtype):
             out[c] = s.astype(object)

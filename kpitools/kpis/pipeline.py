@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow, grid, groups, snapshot
-from .periods import memo, next_starts, parse_period, period_starts
+from .periods import freq_of, memo, next_starts, parse_either, period_span, period_starts
 from .registry import Benchmark, Option, kpi
 
 FAMILY = "pipeline"
@@ -136,10 +136,10 @@ def _revenue_targets(ds: Dataset, freq: str, by: list[str]) -> tuple[pd.DataFram
     if t.empty:
         return None, "no revenue target at this level"
     texts = pd.Series(t["period"].astype("string").str.strip().unique()).dropna()
-    parsed = [parse_period(s, fiscal_year_start=ds.fiscal_year_start) for s in texts]
+    parsed = [parse_either(s, ds.fiscal_year_start, ds.calendar) for s in texts]
     tp = pd.DataFrame({
         "_text": texts.to_numpy(),
-        "_kind": [p.freqstr[0] for p in parsed],
+        "_kind": [freq_of(p) for p in parsed],
         "_from": [p.start_time for p in parsed],
         "_to": [(p + 1).start_time for p in parsed],
     })
@@ -150,7 +150,7 @@ def _revenue_targets(ds: Dataset, freq: str, by: list[str]) -> tuple[pd.DataFram
     periods = grid(ds, freq)
     if not len(periods):
         return None, "no periods"
-    periods = pd.period_range(periods[0], periods[-1] + 1, freq=periods.freq, name="period")
+    periods = period_span(periods[0], periods[-1] + 1)
     pp = pd.DataFrame({"period": periods, "_pfrom": period_starts(periods), "_pto": next_starts(periods)})
     x = tp.merge(pp, how="cross")
     overlap = (np.minimum(x["_to"], x["_pto"]) - np.maximum(x["_from"], x["_pfrom"])) / pd.Timedelta(days=1)

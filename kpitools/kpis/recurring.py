@@ -15,6 +15,10 @@ Conventions shared by every KPI of this module:
 - A month's movements happen on its first day. For freq Q or Y, flows add up
   the months of the period and snapshots (mrr, arpu, customers at end) are at
   the period's last month; "at start of P" is the month before P's first month.
+- Jalali periods (`calendar="jalali"`): every Jalali month holds exactly one
+  Gregorian month's first day (Farvardin holds 1 April, Esfand 1 March), so a
+  Jalali month reports that subscription month's movements and ends with its MRR;
+  the identity holds per Jalali month as it does per Gregorian month.
 - The table is taken to cover its first to its last month. A customer still
   paying in the last month is not churned. A period that starts after the last
   month gives NaN with the note "no subscriptions data after YYYY-MM"; a period
@@ -44,6 +48,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow, grid
+from .periods import ordinals, period_ends, period_starts, to_period
 from .registry import Option, kpi
 
 FAMILY = "recurring"
@@ -411,10 +416,10 @@ class _Spans:
 
 def _spans(ds: Dataset, freq: str, eng: _Engine) -> _Spans:
     periods = grid(ds, freq)
-    start = periods.start_time
+    start = period_starts(periods)
     sm = _month_index(start)
     ms = sm - (np.asarray(start.day) == 1)
-    me = _month_index(periods.end_time)
+    me = _month_index(period_ends(periods))
     if eng.empty:
         covered = np.zeros(len(periods), dtype=bool)
         note = "no subscriptions data"
@@ -503,7 +508,7 @@ def _spread(values: list[np.ndarray], n_pairs: int, ng: int, np_: int, valid: np
 
 
 def _memo_key(name: str, sp: _Spans, months: np.ndarray) -> tuple:
-    return (name, sp.periods.freqstr, len(sp.periods), sp.periods[0] if len(sp.periods) else None,
+    return (name, str(sp.periods.dtype), len(sp.periods), sp.periods[0] if len(sp.periods) else None,
             months.tobytes(), sp.me.tobytes())
 
 
@@ -841,7 +846,8 @@ def cohort_retention(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Dat
     k = eng.month(pk) - fp
     # period (grid position) of each cohort month
     cohort_ts = pd.DatetimeIndex(fp.astype("datetime64[M]").astype("datetime64[ns]"))
-    p = pd.PeriodIndex(cohort_ts, freq=sp.periods.freq).asi8 - (sp.periods.asi8[0] if np_ else 0)
+    p = ordinals(to_period(pd.Series(cohort_ts), freq, ds.fiscal_year_start, ds.calendar)) - (
+        ordinals(sp.periods)[0] if np_ else 0)
     cell = p * ng + eng.ent_group[ent]
     counts = np.bincount(cell * nk + k, minlength=np_ * ng * nk).reshape(np_, ng, nk).astype("float64")
     size = counts[:, :, 0]

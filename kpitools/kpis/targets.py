@@ -23,8 +23,22 @@ several lengths fall in one reporting period for one group, only the longest
 ones are used (a yearly target is not added to the monthly ones inside it).
 Metrics that are not additive (ratios, means) only use targets of exactly the
 reporting frequency.
+
+Calendars
+---------
+A period text is read in the calendar its year belongs to: "1403-01" or "1403Q1"
+(a year below 1700) is Jalali, "2024-03" Gregorian. Targets written in the
+dataset's calendar (`ds.calendar`) follow the rules above. Targets written in the
+other calendar (Gregorian monthly quotas on a Jalali report, say) are spread over
+the reporting periods by days: Farvardin 1403 (20 March - 19 April 2024) gets
+12/31 of March's target and 19/30 of April's. A reporting period only gets such a
+target when the targets cover every one of its days (else a note says how many
+they cover), and only for additive metrics. Other-calendar quarters and years
+start in the calendar's first month.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +46,8 @@ import pandas as pd
 from ..data import Dataset
 from ..data.schema import TABLES
 from ._common import grid
-from .periods import pandas_freq, parse_period, to_period
+from .periods import (calendar_of, freq_of, from_ordinals, like, next_starts, ordinals, parse_either, period_dtype,
+                      period_ends, period_starts, to_period)
 from .registry import REGISTRY, Option, kpi
 
 FAMILY = "targets"
@@ -70,8 +85,8 @@ def last_date(ds: Dataset) -> pd.Timestamp | None:
     return None
 
 
-def _kind(period: pd.Period) -> str:
-    return period.freqstr[0].upper()
+def _kind(period: Any) -> str:
+    return freq_of(period)
 
 
 def _obj(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -87,10 +102,10 @@ def _parsed_targets(ds: Dataset, metric: str) -> pd.DataFrame:
     t = ds.targets
     t = t[t["metric"].astype("string").eq(metric).fillna(False).to_numpy(dtype=bool)]
     texts = t["period"].astype("string")
-    parsed: dict[str, pd.Period] = {}
+    parsed: dict[str, Any] = {}
     for text in texts.dropna().unique():  # a handful of distinct period texts
         try:
-            parsed[text] = parse_period(text, fiscal_year_start=ds.fiscal_year_start)
+            parsed[text] = parse_either(text, ds.fiscal_year_start, ds.calendar)
         except ValueError as e:
             raise ValueError(f"targets.period: {e}") from None
     out = pd.DataFrame({"value": t["value"].astype("float64")}, index=t.index)
@@ -101,6 +116,7 @@ def _parsed_targets(ds: Dataset, metric: str) -> pd.DataFrame:
     out["kind"] = texts.map({k: _kind(p) for k, p in parsed.items()}).astype(object)
     out["start"] = pd.to_datetime(texts.map({k: p.start_time for k, p in parsed.items()}))
     out["end"] = pd.to_datetime(texts.map({k: p.end_time for k, p in parsed.items()}))
+    out["native"] = texts.map({k: calendar_of(p) == ds.calendar for k, p in parsed.items()}).astype(bool)
     return out.reset_index(drop=True)
 
 
@@ -134,7 +150,8 @@ def targets_for(ds: Dataset, metric: str, freq: str = "M", by: list[str] = (), s
     """
     by = list(by)
     f = freq.upper()
-    empty_t = pd.DataFrame({"period": pd.PeriodIndex([], freq=pandas_freq(f, ds.fiscal_year_start)),
+    pdt = period_dtype(f, ds.fiscal_year_start, ds.calendar)
+    empty_t = pd.DataFrame({"period": like(np.zeros(0, dtype=np.int64), pdt),
                             **{c: pd.Series([], dtype=object) for c in by},
                             "target": pd.Series([], dtype="float64")})
     empty_n = empty_t.drop(columns="target").assign(note=pd.Series([], dtype="string"))
@@ -147,44 +164,88 @@ def targets_for(ds: Dataset, metric: str, freq: str = "M", by: list[str] = (), s
     if reason:
         return empty_t, empty_n, reason
     t = t[mask.to_numpy()]
-    pf = pandas_freq(f, ds.fiscal_year_start)
-    first = t["start"].dt.to_period(pf)
-    last = t["end"].dt.to_period(pf)
-    fits = (first == last).to_numpy()
+    fy, cal = ds.fiscal_year_start, ds.calendar
+    first = to_period(t["start"], f, fy, cal)
+    last = to_period(t["end"], f, fy, cal)
+    native = t["native"].to_numpy(dtype=bool)
+    fits = (first == last).to_numpy() & native
     if not spread:
         fits &= t["kind"].eq(f).to_numpy()
 
     good = t[fits].assign(period=first[fits])
     good["rank"] = good["kind"].map(_RANK)
     keys = ["period", *by]
+    good = good[[*keys, "value", "rank"]]
+    spread_rows = ~native if spread else np.zeros(len(t), dtype=bool)
+    if spread_rows.any():  # targets in the other calendar: spread by days
+        good = pd.concat([good, _by_days(t[spread_rows], f, fy, cal, by)], ignore_index=True)
     top = good.groupby(keys, dropna=False)["rank"].transform("max")
     good = good[good["rank"].eq(top)]
     targets = good.groupby(keys, dropna=False)["value"].sum().rename("target").reset_index()
+    short = None
+    if "_days" in good.columns:  # a period only partly covered by other-calendar targets gets none
+        cover = good.groupby(keys, dropna=False)[["_days", "_period_days"]].agg(
+            {"_days": "sum", "_period_days": "max"}).reset_index()
+        cover = cover[cover["_period_days"].notna() & (cover["_days"] < cover["_period_days"] - 1e-9)]
+        if len(cover):
+            short = cover[keys].reset_index(drop=True)
+            short["note"] = pd.Series([f"the targets cover only {d:g} of the period's {n:g} days"
+                                       for d, n in zip(cover["_days"], cover["_period_days"])], dtype="string")
+            targets = targets.merge(short[keys].assign(_short=True), on=keys, how="left")
+            targets = targets[targets.pop("_short").isna()].reset_index(drop=True)
     if targets.empty:
         targets = empty_t
 
-    bad = t[~fits].assign(rank=t["kind"][~fits].map(_RANK)).sort_values("rank", kind="stable")
+    bad = t[~fits & ~spread_rows].assign(rank=t["kind"][~fits & ~spread_rows].map(_RANK))
+    bad = bad.sort_values("rank", kind="stable")
+    notes = empty_n
     if len(bad):  # note on every reporting period a target overlaps but cannot be split into (finest first)
-        f_ord = bad["start"].dt.to_period(pf).array.asi8
-        l_ord = bad["end"].dt.to_period(pf).array.asi8
+        f_ord = ordinals(to_period(bad["start"], f, fy, cal))
+        l_ord = ordinals(to_period(bad["end"], f, fy, cal))
         n = l_ord - f_ord + 1
         pos = np.repeat(np.arange(len(bad)), n)
         offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
         notes = bad.iloc[pos][by].reset_index(drop=True)
-        notes.insert(0, "period", pd.PeriodIndex.from_ordinals(f_ord[pos] + offset, freq=pf))
+        notes.insert(0, "period", from_ordinals(f_ord[pos] + offset, f, fy, cal))
         kinds = bad["kind"].to_numpy()[pos]
+        other = ~bad["native"].to_numpy(dtype=bool)[pos]
         if spread:
             text = [f"{_ADJ[k]} targets cannot be split into {_PLURAL[f]}" for k in kinds]
         else:
-            text = [f"only {_ADJ[f]} targets apply to {metric} (not additive)" for _ in kinds]
+            text = [f"only {_ADJ[f]} {cal.title() + ' ' if o else ''}targets apply to {metric} (not additive)"
+                    for o in other]
         notes["note"] = pd.Series(text, dtype="string")
+    if short is not None:
+        notes = pd.concat([short, notes], ignore_index=True) if len(notes) else short.reset_index(drop=True)
+    if len(notes):
         notes = notes.drop_duplicates(keys)
         # a period that does have a usable target needs no note
         notes = notes.merge(targets[keys].assign(_has=True), on=keys, how="left")
         notes = notes[notes.pop("_has").isna()].reset_index(drop=True)
-    else:
-        notes = empty_n
     return targets, notes, None
+
+
+def _by_days(t: pd.DataFrame, f: str, fy: int, cal: str, by: list[str]) -> pd.DataFrame:
+    """Targets spread over the reporting periods they overlap, in proportion to the days they share:
+    period, *by, value, rank, _days (days of the period covered), _period_days."""
+    f_ord = ordinals(to_period(t["start"], f, fy, cal))
+    l_ord = ordinals(to_period(t["end"], f, fy, cal))
+    n = l_ord - f_ord + 1
+    pos = np.repeat(np.arange(len(t)), n)
+    offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    periods = pd.Series(from_ordinals(f_ord[pos] + offset, f, fy, cal))
+    p_from, p_to = period_starts(periods), next_starts(periods)
+    t_from = pd.DatetimeIndex(t["start"].to_numpy()[pos])
+    t_to = pd.DatetimeIndex(t["end"].to_numpy()[pos]).normalize() + pd.Timedelta(days=1)
+    day = pd.Timedelta(days=1)
+    shared = ((np.minimum(t_to, p_to) - np.maximum(t_from, p_from)) / day).to_numpy()
+    out = t.iloc[pos][by].reset_index(drop=True)
+    out.insert(0, "period", periods.array)
+    out["value"] = t["value"].to_numpy()[pos] * shared / ((t_to - t_from) / day).to_numpy()
+    out["rank"] = t["kind"].map(_RANK).to_numpy()[pos]
+    out["_days"] = shared
+    out["_period_days"] = ((p_to - p_from) / day).to_numpy()
+    return out
 
 
 def _actual(ds: Dataset, metric: str, freq: str, by: list[str]):  # noqa: ANN202
@@ -209,16 +270,17 @@ def _frame(ds: Dataset, freq: str, by: list[str], *parts: pd.DataFrame) -> pd.Da
     return out
 
 
-def _fiscal_year(periods: pd.Series, fiscal_year_start: int) -> pd.Series:
-    starts = pd.Series(pd.PeriodIndex(periods).start_time, index=periods.index)
-    return to_period(starts, "Y", fiscal_year_start)
+def _fiscal_year(periods: pd.Series, fiscal_year_start: int, calendar: str = "gregorian") -> pd.Series:
+    starts = pd.Series(period_starts(periods), index=periods.index)
+    return to_period(starts, "Y", fiscal_year_start, calendar)
 
 
-def _year_to_date(m: pd.DataFrame, by: list[str], fiscal_year_start: int) -> pd.DataFrame:
+def _year_to_date(m: pd.DataFrame, by: list[str], fiscal_year_start: int, calendar: str = "gregorian"
+                  ) -> pd.DataFrame:
     """Cumulate actual and target from the start of each fiscal year; a year-to-date target is NaN until
     the year has one, and keeps a split note once a period of the year had one."""
     m = m.sort_values([*by, "period"], kind="stable").copy()
-    keys = [m[c] for c in by] + [_fiscal_year(m["period"], fiscal_year_start)]
+    keys = [m[c] for c in by] + [_fiscal_year(m["period"], fiscal_year_start, calendar)]
     g = lambda s: s.groupby(keys, dropna=False)  # noqa: E731
     m["actual"] = g(m["actual"]).cumsum()
     has_target = g(m["target"].notna().astype(int)).cumsum() > 0
@@ -247,7 +309,7 @@ def _actual_and_target(ds: Dataset, freq: str, by: list[str], metric: str, ytd: 
     m = m.merge(notes.rename(columns={"note": "split_note"}), on=keys, how="left")
     m["split_note"] = m["split_note"].astype("string")
     if ytd:
-        m = _year_to_date(m, by, ds.fiscal_year_start)
+        m = _year_to_date(m, by, ds.fiscal_year_start, ds.calendar)
     note = pd.Series(pd.NA, index=m.index, dtype="string")
     missing = m["target"].isna()
     note[missing] = reason or f"no {metric} target for this period"
@@ -349,9 +411,8 @@ def run_rate_projection(ds: Dataset, freq: str = "M", by: list[str] = (), metric
     if not k.additive:
         raise ValueError(f"run_rate_projection needs an additive metric (a sum or count); {metric} is not")
     as_of = last_date(ds)
-    periods = pd.PeriodIndex(actual["period"])
-    start = pd.DatetimeIndex(periods.start_time)
-    end = pd.DatetimeIndex(periods.end_time).normalize()
+    start = period_starts(actual["period"])
+    end = period_ends(actual["period"]).normalize()
     total = (end - start).days.to_numpy() + 1
     if as_of is None:
         share = np.ones(len(actual))
@@ -385,7 +446,7 @@ def _trailing(periods: pd.PeriodIndex, by: list[str], universe: pd.DataFrame, ev
     g = _obj(universe[by], by).drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
     g["_code"] = np.arange(len(g))
     cells = pd.DataFrame({"period": periods}).merge(g, how="cross")
-    end = pd.DatetimeIndex(pd.PeriodIndex(cells["period"]).end_time).normalize()
+    end = period_ends(cells["period"]).normalize()
     if as_of is not None:
         end = end.where(end <= as_of.normalize(), as_of.normalize())
     lo = end - pd.DateOffset(months=months)

@@ -19,14 +19,16 @@ from typing import Any
 
 import pandas as pd
 
+from .. import i18n
+from ..i18n import N_
+from ..i18n import gettext as _
+
 __all__ = ["HtmlBlock", "HEADER_MIME", "format_value", "kpi_cards", "note", "report_header", "summary_box"]
 
 CSS_PATH = Path(__file__).parent / "templates" / "kpitools" / "static" / "cards.css"
 HEADER_MIME = "application/vnd.kpitools.report-header+json"
 STATUS_CLASSES = {"on track": "on-track", "at risk": "at-risk", "off track": "off-track"}
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "AUD": "A$",
-                    "CAD": "C$", "NZD": "NZ$", "BRL": "R$", "MXN": "MX$", "KRW": "₩"}
-_DURATIONS = {"days": "day", "months": "month", "minutes": "minute", "hours": "hour", "weeks": "week"}
+CURRENCY_SYMBOLS = i18n.formatting.EN_SYMBOLS
 # compare() columns that are not group labels
 _KNOWN = {"period", "kpi", "name", "unit", "direction", "value", "previous", "change", "change_pct", "good",
           "last_year", "yoy_change", "yoy_pct", "target", "benchmark", "status"}
@@ -65,67 +67,33 @@ def _missing(x: Any) -> bool:
         return False
 
 
-def _num(x: float, decimals: int) -> str:
-    """1234.5 -> '1,234.5'; whole numbers lose their decimals: 12.0 -> '12'."""
-    text = f"{x:,.{decimals}f}"
-    if decimals and float(text.replace(",", "")) == round(x):
-        text = f"{round(x):,}"
-    return text
-
-
-def _compact(x: float) -> str:
-    """Three significant figures with a k/M/B suffix: 1234567 -> '1.23M', 45600 -> '45.6k', 950 -> '950'."""
-    a = float(f"{abs(x):.3g}")
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= size:
-            v = a / size
-            text = f"{v:,.2f}".rstrip("0").rstrip(".") if v < 1000 else f"{v:,.0f}"
-            return text + suffix
-    return f"{a:.3g}" if a < 1000 else f"{a:,.0f}"
-
-
-def format_value(value: Any, unit: str | None = None, currency: str = "USD") -> str:
-    """A KPI value as a reader expects it: money "$1.23M", ratio "25.3%", count "1,234", days "12.5 days".
+def format_value(value: Any, unit: str | None = None, currency: str = "USD", locale: str | None = None) -> str:
+    """A KPI value as a reader expects it: money "$1.23M", ratio "25.3%", count "1,234", days "12.5 days";
+    in the active locale (kpitools.i18n: "۱٫۲۳ میلیون دلار", "25,3 %").
 
     Ratios are fractions (0.253 -> "25.3%"). A missing value is "—".
     """
-    if _missing(value):
-        return "—"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    unit = (unit or "").lower()
-    sign = "-" if x < 0 else ""
-    if unit in ("money", "money_per_day"):
-        symbol = CURRENCY_SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
-        return f"{sign}{symbol}{_compact(x)}" + ("/day" if unit == "money_per_day" else "")
-    if unit == "ratio":
-        return f"{x * 100:,.1f}%"
-    if unit == "count":
-        return _num(x, 1)
-    if unit in _DURATIONS:
-        text = _num(x, 1)
-        return f"{text} {_DURATIONS[unit] if text in ('1', '-1') else unit}"
-    if unit == "score":
-        return _num(x, 1)
-    return _num(x, 2)
+    return i18n.value(value, unit, currency, locale=locale, style="card")
 
 
-def _delta(change: Any, pct: Any, unit: str, good: Any, label: str, currency: str) -> str:
-    """'▲ 12.3% vs previous period', coloured by good; ratios change in percentage points."""
+def _delta(change: Any, pct: Any, unit: str, good: Any, when: str, currency: str) -> str:
+    """'▲ 12.3% vs previous period', coloured by good; ratios change in percentage points.
+    when: "previous" or "last_year"."""
     if _missing(change):
-        return f'<div class="kpi-delta flat">No data for {escape(label)}</div>'
+        text = _("No data for previous period") if when == "previous" else _("No data for last year")
+        return f'<div class="kpi-delta flat">{escape(text)}</div>'
     change = float(change)
     arrow = "▲" if change > 0 else "▼" if change < 0 else "→"
     if unit == "ratio":
-        amount = f"{abs(change) * 100:.1f} pp"
+        amount = i18n.pgettext("unit", "{n} pp", n=i18n.localize(f"{abs(change) * 100:.1f}"))
     elif not _missing(pct):
-        amount = f"{abs(float(pct)) * 100:,.1f}%"
+        amount = i18n.percent_text(i18n.localize(f"{abs(float(pct)) * 100:,.1f}"))
     else:  # previous value was 0: show the absolute change
         amount = format_value(abs(change), unit, currency)
     tone = "flat" if change == 0 or _missing(good) else ("good" if bool(good) else "bad")
-    return f'<div class="kpi-delta {tone}"><b>{arrow} {escape(amount)}</b> vs {escape(label)}</div>'
+    template = _("{change} vs previous period") if when == "previous" else _("{change} vs last year")
+    bold = f"<b>{arrow} {escape(amount)}</b>"
+    return f'<div class="kpi-delta {tone}">{escape(template).format(change=bold)}</div>'
 
 
 def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
@@ -133,10 +101,12 @@ def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
     name = row.get("name")
     if _missing(name):
         name = row.get("kpi", "")
+    name = i18n.kpi_name(row.get("kpi"), name=str(name))
     group = " · ".join(str(row[g]) for g in groups if not _missing(row.get(g)))
     status = row.get("status")
-    status_text = "not rated" if _missing(status) else str(status)
-    status_class = STATUS_CLASSES.get(status_text.lower(), "none")
+    status_key = "not rated" if _missing(status) else str(status)
+    status_class = STATUS_CLASSES.get(status_key.lower(), "none")
+    status_text = i18n.status_text(status_key)
 
     direction = row.get("direction")
     yoy = row.get("yoy_change")
@@ -145,11 +115,11 @@ def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
         yoy_good = float(yoy) > 0 if direction == "higher" else float(yoy) < 0
 
     if not _missing(row.get("target")):
-        target = f"Target {format_value(row['target'], unit, currency)}"
+        target = _("Target {value}", value=format_value(row["target"], unit, currency))
     elif not _missing(row.get("benchmark")) and str(row.get("benchmark")):
-        target = f"Benchmark {row['benchmark']}"
+        target = _("Benchmark {text}", text=i18n.benchmark_text(row["benchmark"]))
     else:
-        target = "No target"
+        target = _("No target")
 
     group_html = f'<span class="kpi-group">{escape(group)}</span>' if group else ""
     return (
@@ -157,22 +127,24 @@ def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
         f'<div class="kpi-head"><div class="kpi-name">{escape(str(name))}{group_html}</div>'
         f'<span class="kpi-status {status_class}">{escape(status_text)}</span></div>'
         f'<div class="kpi-value">{escape(format_value(row.get("value"), unit, currency))}</div>'
-        + _delta(row.get("change"), row.get("change_pct"), unit, row.get("good"), "previous period", currency)
-        + _delta(yoy, row.get("yoy_pct"), unit, yoy_good, "last year", currency)
+        + _delta(row.get("change"), row.get("change_pct"), unit, row.get("good"), "previous", currency)
+        + _delta(yoy, row.get("yoy_pct"), unit, yoy_good, "last_year", currency)
         + f'<div class="kpi-target">{escape(target)}</div></div>'
     )
 
 
+@i18n.localised
 def kpi_cards(cards: pd.DataFrame, *, currency: str = "USD") -> HtmlBlock:
     """KPI cards from a compare() table: one card per row, in a grid that is one column on a phone.
 
     Uses the columns kpi, name, unit, value, change, change_pct, good, yoy_change, yoy_pct, target,
     status, direction (and benchmark when there is no target); any other column except period (a
     region, a team...) labels the card. currency: ISO code for money values (the dataset's currency).
+    locale: the cards' language and number formats (default: the active locale, kpitools.i18n).
     """
     groups = [c for c in cards.columns if c not in _KNOWN]
     body = "".join(_card(row, groups, currency) for row in cards.to_dict("records"))
-    return HtmlBlock(f'{_style()}<div class="kpi-cards">{body}</div>')
+    return HtmlBlock(f'{_style()}<div class="kpi-cards"{_dir()}>{body}</div>')
 
 
 def _paragraphs(text: str) -> str:
@@ -180,15 +152,25 @@ def _paragraphs(text: str) -> str:
     return "".join(f"<p>{escape(p)}</p>" for p in parts if p)
 
 
-def summary_box(text: str, title: str | None = "Summary") -> HtmlBlock:
-    """The plain-language summary, in a box; blank lines separate paragraphs."""
+@i18n.localised
+def summary_box(text: str, title: str | None = N_("Summary")) -> HtmlBlock:
+    """The plain-language summary, in a box; blank lines separate paragraphs. The title is translated
+    into the active locale (or `locale=`) when the catalogue has it."""
+    title = _(title) if title else title
     head = f'<div class="kpi-summary-title">{escape(title)}</div>' if title else ""
-    return HtmlBlock(f'{_style()}<div class="kpi-summary" role="note">{head}{_paragraphs(text)}</div>')
+    return HtmlBlock(f'{_style()}<div class="kpi-summary" role="note"{_dir()}>{head}{_paragraphs(text)}</div>')
 
 
+@i18n.localised
 def note(text: str) -> HtmlBlock:
     """A data note (a caveat, a definition, the source) in small print."""
-    return HtmlBlock(f'{_style()}<div class="kpi-note">{_paragraphs(text)}</div>')
+    return HtmlBlock(f'{_style()}<div class="kpi-note"{_dir()}>{_paragraphs(text)}</div>')
+
+
+def _dir() -> str:
+    """' dir="rtl"' in a right-to-left locale: the block mirrors in JupyterLab too (the report's page has
+    it as well); nothing in a left-to-right one."""
+    return ' dir="rtl"' if i18n.is_rtl() else ""
 
 
 class _ReportHeader:
@@ -201,12 +183,14 @@ class _ReportHeader:
 
 
 def report_header(*, title: Any = None, scope: Any = None, period: Any = None,
-                  data_freshness: Any = None) -> Any:
+                  data_freshness: Any = None, locale: Any = None, calendar: Any = None) -> Any:
     """Set the report's header from inside the notebook, once values are known at run time.
 
     Display the result (make it a cell's last expression): the renderer reads it, drops it from
     the page and shows the fields in the header, above the notebook's metadata and below the
-    arguments of render(). Values are shown as text (escaped).
+    arguments of render(). Values are shown as text (escaped). locale ("fa", "ru"...) sets the page's
+    language and direction and the header's own words; calendar ("jalali") the generation date's.
     """
-    given = {"title": title, "scope": scope, "period": period, "data_freshness": data_freshness}
+    given = {"title": title, "scope": scope, "period": period, "data_freshness": data_freshness,
+             "locale": locale, "calendar": calendar}
     return _ReportHeader({k: str(v) for k, v in given.items() if v is not None})

@@ -8,7 +8,8 @@
     #  Mei Cohen (−$40k) and Acme Core (−$35k) led the fall, while the partner channel rose $21k. ..."
 
 The text is deterministic (same numbers, same words), plain text (escaping is the renderer's job:
-summary_box() escapes it), with every number formatted by kpitools.viz.format_value.
+summary_box() escapes it), with every number formatted by kpitools.viz.format_value. Sentences are whole
+templates with named placeholders in the message catalogues (kpitools.i18n), written in the active locale.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .. import i18n
+from ..i18n import N_
+from ..i18n import gettext as _
 from ..kpis.registry import REGISTRY
 from ..viz.theme import format_value
 
@@ -27,7 +31,6 @@ __all__ = ["DIMENSIONS", "drivers", "summary", "attainment", "money", "percent",
 DIMENSIONS = ("region", "rep", "product", "channel")
 SECONDARY = ("win_rate", "pipeline_value", "mrr")  # KPIs named in the summary's second sentence
 _STATUS_ORDER = ("off track", "at risk", "on track")
-_MINUS = "−"  # U+2212, as kpitools.viz.format_value writes negatives
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -50,8 +53,9 @@ def money(x: Any, currency: str = "USD") -> str:
 
 def percent(x: Any) -> str:
     """A share or change as a percentage without a useless ".0": 0.081 -> "8.1%", 0.12 -> "12%"."""
-    text = format_value(x, "ratio")
-    return re.sub(r"\.0%$", "%", text)
+    if _missing(x):
+        return format_value(x, "ratio")
+    return i18n.percent(float(x), 1 if abs(float(x)) < 1 else 0, trim=True)
 
 
 def _value(x: Any, unit: str, currency: str) -> str:
@@ -66,10 +70,17 @@ def _target_text(x: Any, unit: str, currency: str) -> str:
     return percent(x) if unit == "ratio" else _value(x, unit, currency)
 
 
+def _iso(text: str) -> str:
+    """A name from the data isolated from a right-to-left sentence around it (i18n.isolate), so "North
+    America" keeps its punctuation; amounts are written in the locale's script and need no isolation."""
+    return i18n.isolate(text)
+
+
 def _signed(x: float, unit: str, currency: str) -> str:
     """+$60k / −$12k / +3 / −1.5 points."""
     body = _value(abs(x), unit, currency)
-    return ("+" if x >= 0 else _MINUS) + "\u2060" + body  # word joiner: no line break after the sign
+    plus, minus = i18n.formatting.sign_symbols()
+    return (plus if x >= 0 else minus) + "\u2060" + body  # word joiner: no line break after the sign
 
 
 def _lower_name(name: str) -> str:
@@ -80,23 +91,36 @@ def _lower_name(name: str) -> str:
 
 
 def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return i18n.join(items)
+
+
+def _name(row: Mapping[str, Any]) -> str:
+    name = row.get("name")
+    name = row.get("kpi") if _missing_text(name) else name
+    return i18n.kpi_name(row.get("kpi"), name=str(name))
+
+
+def _missing_text(x: Any) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
 def _period_names(p: Any) -> tuple[str, str]:
     """("October 2026", "September") for a monthly period: the period and the previous one (its year only
     when it differs); quarters "Q3 2026" / "Q2"; years "2026" / "2025"."""
-    if not isinstance(p, pd.Period):
+    if not isinstance(p, pd.Period) and not i18n.is_jalali(p):
         try:
             p = pd.Period(str(p))
         except (ValueError, TypeError):
-            return str(p), "the previous period"
-    from .sections import period_label
+            return str(p), _("the previous period")
     prev = p - 1
-    same_year = (prev.qyear if prev.freqstr[0] == "Q" else prev.year) == (p.qyear if p.freqstr[0] == "Q" else p.year)
-    return period_label(p), period_label(prev, short=same_year and p.freqstr[0] in "MQ")
+    same_year = i18n.period_year(prev) == i18n.period_year(p)
+    return i18n.period_label(p), i18n.period_label(prev, short=same_year and i18n.period_kind(p) in "MQ")
+
+
+def _points(x: float) -> tuple[str, int]:
+    """A difference of ratios in percentage points, one decimal, no ".0": ("5.3", 2), ("1", 1)."""
+    text = f"{abs(x) * 100:,.1f}".removesuffix(".0")
+    return i18n.localize(text), 1 if text == "1" else i18n.plural_count(float(text.replace(",", "")))
 
 
 def _change_words(change: Any, pct: Any, unit: str, currency: str) -> str | None:
@@ -105,34 +129,34 @@ def _change_words(change: Any, pct: Any, unit: str, currency: str) -> str | None
         return None
     c = float(change)
     if c == 0:
-        return "unchanged"
-    word = "up" if c > 0 else "down"
+        return _("unchanged")
     if unit == "ratio":
-        pts = format_value(abs(c) * 100, "", decimals=1).removesuffix(".0")
-        return f"{word} {pts} point{'' if pts == '1' else 's'}"
-    if not _missing(pct):
-        return f"{word} {percent(abs(float(pct)))}"
-    return f"{word} {_value(abs(c), unit, currency)}"
+        pts, count = _points(c)
+        if c > 0:
+            return i18n.ngettext("up {n} point", "up {n} points", count, n=pts)
+        return i18n.ngettext("down {n} point", "down {n} points", count, n=pts)
+    amount = percent(abs(float(pct))) if not _missing(pct) else _value(abs(c), unit, currency)
+    return _("up {amount}", amount=amount) if c > 0 else _("down {amount}", amount=amount)
 
 
 # ----------------------------------------------------------------------------- drivers
 
+_GROUP_WORDS = {"rep": N_("the rep {name}"), "team": N_("the {name} team"), "channel": N_("the {name} channel"),
+                "campaign": N_("the {name} campaign"), "lead_source": N_("the {name} lead source")}
+
+
 def group_label(dimension: str, group: Any) -> str:
     """How a group is named in a sentence: "EMEA", "the rep Ana Souza", "the partner channel"."""
     g = str(group)
-    if re.fullmatch(r"[a-z0-9_]+", g):
-        g = g.replace("_", " ")
+    if re.fullmatch(r"[a-z0-9_]+", g):  # a canonical value ("cold_email"): in the catalogue's words
+        word = i18n.pgettext(dimension, g)
+        g = word if word != g else g.replace("_", " ")
+    g = _iso(g)
     if dimension in ("region", "product", "segment", "plan"):
         return g
-    if dimension == "rep":
-        return f"the rep {g}"
-    if dimension == "team":
-        return f"the {g} team"
-    if dimension in ("channel", "campaign"):
-        return f"the {g} {dimension}"
-    if dimension == "lead_source":
-        return f"the {g} lead source"
-    return f"{dimension.replace('_', ' ')} {g}"
+    if dimension in _GROUP_WORDS:
+        return _(_GROUP_WORDS[dimension], name=g)
+    return _("{dimension} {name}", dimension=dimension.replace("_", " "), name=g)
 
 
 def drivers(ds: Any, kpi: str = "revenue", period: Any = "", filters: Mapping[str, Any] | None = None,
@@ -208,28 +232,33 @@ def drivers(ds: Any, kpi: str = "revenue", period: Any = "", filters: Mapping[st
 
 def _lead_sentence(row: Mapping[str, Any], currency: str) -> str:
     unit = str(row.get("unit") or "")
-    name = str(row.get("name") or row.get("kpi"))
     now, before = _period_names(row.get("period"))
-    text = f"{name} was {_value(row.get('value'), unit, currency)} in {now}"
     parts = []
     change = _change_words(row.get("change"), row.get("change_pct"), unit, currency)
     if change:
-        parts.append(f"{change} on {before}")
+        parts.append(_("{change} on {previous}", change=change, previous=before))
     target = row.get("target")
     if not _missing(target) and not _missing(row.get("value")) and float(target) != 0:
         v, t = float(row["value"]), float(target)
         if unit == "ratio":
             diff = v - t
-            pts = format_value(abs(diff) * 100, "", decimals=1).removesuffix(".0")
-            parts.append("on target" if round(diff, 4) == 0 else
-                         f"{pts} point{'' if pts == '1' else 's'} {'above' if diff > 0 else 'below'} target")
+            pts, count = _points(diff)
+            if round(diff, 4) == 0:
+                parts.append(_("on target"))
+            elif diff > 0:
+                parts.append(i18n.ngettext("{n} point above target", "{n} points above target", count, n=pts))
+            else:
+                parts.append(i18n.ngettext("{n} point below target", "{n} points below target", count, n=pts))
         else:
             gap = v / t - 1
-            parts.append("on target" if round(gap, 3) == 0 else
-                         f"{percent(abs(gap))} {'above' if gap > 0 else 'below'} target")
+            parts.append(_("on target") if round(gap, 3) == 0 else
+                         _("{amount} above target", amount=percent(abs(gap))) if gap > 0 else
+                         _("{amount} below target", amount=percent(abs(gap))))
+    value = _value(row.get("value"), unit, currency)
     if parts:
-        text += ", " + " and ".join(parts)
-    return text
+        return _("{name} was {value} in {period}, {details}", name=_name(row), value=value, period=now,
+                 details=_join(parts))
+    return _("{name} was {value} in {period}", name=_name(row), value=value, period=now)
 
 
 def _drivers_clause(d: pd.DataFrame | None, currency: str) -> str | None:
@@ -254,19 +283,24 @@ def _drivers_clause(d: pd.DataFrame | None, currency: str) -> str | None:
     if not leads:
         return None
     leads = sorted(leads, key=lambda r: (-abs(float(r["change"])), order.index(r["dimension"])))[:2]
-    names = [f"{group_label(r['dimension'], r['group'])} ({_signed(float(r['change']), unit, currency)})"
-             for r in leads]
-    word = "rise" if sign > 0 else "fall"
+    names = [_("{group} ({change})", group=group_label(r["dimension"], r["group"]),
+               change=_signed(float(r["change"]), unit, currency)) for r in leads]
     # "most of" only when the top mover is about the size of the total; when moves in both directions
     # offset each other (a mover several times the total) it "led" the change
-    verb = "drove most of the" if 0.5 <= abs(float(leads[0]["change"])) / abs(total) <= 1.25 else "led the"
-    clause = f"{_join(names)} {verb} {word}"
+    most = 0.5 <= abs(float(leads[0]["change"])) / abs(total) <= 1.25
+    if sign > 0:
+        clause = (_("{names} drove most of the rise", names=_join(names)) if most
+                  else _("{names} led the rise", names=_join(names)))
+    else:
+        clause = (_("{names} drove most of the fall", names=_join(names)) if most
+                  else _("{names} led the fall", names=_join(names)))
     against = rows[rows["change"] * sign < 0]
     if len(against):
         r = against.loc[(against["change"].abs()).sort_values(ascending=False, kind="stable").index[0]]
-        moved = "fell" if sign > 0 else "rose"
         amount = _value(abs(float(r["change"])), unit, currency)
-        clause += f", while {group_label(r['dimension'], r['group'])} {moved} {amount}"
+        group = group_label(r["dimension"], r["group"])
+        clause = (_("{clause}, while {group} fell {amount}", clause=clause, group=group, amount=amount) if sign > 0
+                  else _("{clause}, while {group} rose {amount}", clause=clause, group=group, amount=amount))
     return clause
 
 
@@ -278,30 +312,40 @@ def _secondary_sentence(cards: pd.DataFrame, lead_kpi: str, currency: str) -> st
     parts = []
     for i, r in enumerate(rows):
         unit = str(r.get("unit") or "")
-        name = str(r.get("name") or r["kpi"])
-        name = name if i == 0 else _lower_name(name)
+        name = _name(r)
+        value = _value(r["value"], unit, currency)
         change = _change_words(r.get("change"), r.get("change_pct"), unit, currency)
-        text = f"{name} {'was ' if i == 0 else ''}{_value(r['value'], unit, currency)}"
-        parts.append(text + (f" ({change})" if change else ""))
+        text = (_("{name} was {value}", name=name, value=value) if i == 0
+                else _("{name} {value}", name=_lower_name(name), value=value))
+        parts.append(_("{text} ({change})", text=text, change=change) if change else text)
     return _join(parts)
 
 
 def _status_item(r: Mapping[str, Any], currency: str) -> str:
     unit = str(r.get("unit") or "")
-    name = _lower_name(str(r.get("name") or r.get("kpi")))
+    name = _lower_name(_name(r))
     v = _value(r.get("value"), unit, currency)
     if not _missing(r.get("target")):
         t = _target_text(r["target"], unit, currency)
-        return f"{name} ({v} vs {'≤ ' if r.get('direction') == 'lower' else ''}{t} target)"
+        if r.get("direction") == "lower":
+            return _("{name} ({value} vs ≤ {target} target)", name=name, value=v, target=t)
+        return _("{name} ({value} vs {target} target)", name=name, value=v, target=t)
     bench = r.get("benchmark")
     if bench is not None and not (isinstance(bench, float) and math.isnan(bench)) and bench is not pd.NA and str(bench):
-        return f"{name} ({v} vs benchmark {bench})"
-    return f"{name} ({v})"
+        return _("{name} ({value} vs benchmark {benchmark})", name=name, value=v,
+                 benchmark=i18n.benchmark_text(bench))
+    return _("{name} ({value})", name=name, value=v)
 
 
+_STATUS_SENTENCES = {"off track": N_("Off track: {items}."), "at risk": N_("At risk: {items}."),
+                     "on track": N_("On track: {items}.")}
+
+
+@i18n.localised
 def summary(cards: pd.DataFrame, drivers: pd.DataFrame | None = None, *, currency: str | None = None,
             lead: str = "revenue") -> str:
-    """The report's plain-language summary from the KPI cards (compare() rows) and drivers().
+    """The report's plain-language summary from the KPI cards (compare() rows) and drivers(), in the active
+    locale (or `locale=`).
 
     Paragraph 1: the lead KPI (revenue) with its change on the previous period and against target, then
     which groups drove the change and the largest move the other way; the second sentence gives win rate,
@@ -315,22 +359,23 @@ def summary(cards: pd.DataFrame, drivers: pd.DataFrame | None = None, *, currenc
     if attrs.get("scope_message") or attrs.get("message"):
         return str(attrs.get("scope_message") or attrs["message"])
     if cards is None or len(cards) == 0:
-        return "No KPI could be computed for this scope and period."
+        return _("No KPI could be computed for this scope and period.")
     rows = cards.to_dict("records")
     lead_row = next((r for r in rows if r.get("kpi") == lead), rows[0])
     first = _lead_sentence(lead_row, currency)
     clause = _drivers_clause(drivers, currency) if lead_row.get("kpi") == (
         drivers.attrs.get("kpi") if drivers is not None else None) else None
-    para1 = [first + (f"; {clause}." if clause else ".")]
+    para1 = [_("{sentence}; {clause}.", sentence=first, clause=clause) if clause
+             else _("{sentence}.", sentence=first)]
     second = _secondary_sentence(cards, str(lead_row.get("kpi")), currency)
     if second:
-        para1.append(second + ".")
+        para1.append(_("{sentence}.", sentence=second))
     status = []
     for st in _STATUS_ORDER:
         items = [_status_item(r, currency) for r in rows
                  if isinstance(r.get("status"), str) and r["status"].lower() == st]
         if items:
-            status.append(f"{st.capitalize()}: {_join(items)}.")
+            status.append(_(_STATUS_SENTENCES[st], items=_join(items)))
     paragraphs = [" ".join(para1)]
     if status:
         paragraphs.append(" ".join(status))
@@ -343,26 +388,27 @@ def _months(labels: list[str]) -> str:
     """["November 2026", "December 2026"] -> "November and December 2026"."""
     years = {lab.rsplit(" ", 1)[-1] for lab in labels}
     if len(years) == 1 and all(" " in lab for lab in labels) and len(labels) > 1:
-        return _join([lab.rsplit(" ", 1)[0] for lab in labels]) + " " + years.pop()
+        return _("{months} {year}", months=_join([lab.rsplit(" ", 1)[0] for lab in labels]), year=years.pop())
     return _join(labels)
 
 
-def _chance(p: float) -> str:
-    """"a 15% chance", "less than a 1% chance", "more than a 99% chance", "no chance" / "certain"."""
+def _reaching(text: str, p: float) -> str:
+    """"{text}: a 15% chance of reaching the target." and its edge cases, as whole sentences."""
     if p <= 0:
-        return "no chance"
+        return _("{text}: no chance of reaching the target.", text=text)
     if p >= 1:
-        return "every chance"
+        return _("{text}: every chance of reaching the target.", text=text)
     if p < 0.01:
-        return "less than a 1% chance"
+        return _("{text}: less than a 1% chance of reaching the target.", text=text)
     if p > 0.99:
-        return "more than a 99% chance"
-    return f"a {format_value(p, 'ratio', decimals=0)} chance"
+        return _("{text}: more than a 99% chance of reaching the target.", text=text)
+    return _("{text}: a {chance} chance of reaching the target.", text=text, chance=format_value(p, "ratio", decimals=0))
 
 
+@i18n.localised
 def attainment(section: Any) -> str:
     """Two or three sentences on quota attainment and the outlook, from sections.attainment()'s frames
-    (or a dict with attainment, target, actual, period_label, outlook, currency)."""
+    (or a dict with attainment, target, actual, period_label, outlook, currency); in the active locale."""
     if hasattr(section, "frames"):
         if getattr(section, "message", None):
             return str(section.message)
@@ -371,38 +417,57 @@ def attainment(section: Any) -> str:
     else:
         data = dict(section)
     currency = data.get("currency", "USD")
-    label = data.get("period_label", "the period")
+    label = data.get("period_label", _("the period"))
     sentences = []
     if not _missing(data.get("attainment")) and not _missing(data.get("target")):
-        sentences.append(f"{label} closed at {percent(data['attainment'])} of the {money(data['target'], currency)} "
-                         f"revenue target ({money(data.get('actual'), currency)}).")
+        sentences.append(_("{period} closed at {share} of the {target} revenue target ({actual}).", period=label,
+                           share=percent(data["attainment"]), target=money(data["target"], currency),
+                           actual=money(data.get("actual"), currency)))
     out = data.get("outlook")
     if not out:
         return " ".join(sentences)
     what = out["label"]
+    quarter = out.get("unit_word") == "quarter"
     if out.get("complete"):
-        s = f"{what} closed at {money(out['actual'], currency)}"
         if out.get("target"):
-            s += f", {percent(out['actual'] / out['target'])} of its {money(out['target'], currency)} target"
-        sentences.append(s + ".")
-        return " ".join(sentences)
-    elapsed = format_value(out["elapsed"], "ratio", decimals=0).removesuffix("%")
-    so_far = f"{what} so far: {money(out['actual'], currency)}"
-    if out.get("target"):
-        so_far += f", {percent(out['actual'] / out['target'])} of its {money(out['target'], currency)} target"
-    sentences.append(f"{so_far}, with {elapsed}% of the {out['unit_word']} gone.")
-    if out.get("projected") is not None:
-        s = f"Projected total {money(out['projected'], currency)}"
-        if out.get("lo_80") is not None and out.get("hi_80") is not None:
-            s += f" (80% range {money(out['lo_80'], currency)} to {money(out['hi_80'], currency)})"
-        if out.get("target") and out["actual"] >= out["target"]:
-            s += ": the target is already reached."
-        elif out.get("probability") is not None:
-            s += f": {_chance(out['probability'])} of reaching the target."
+            sentences.append(_("{period} closed at {actual}, {share} of its {target} target.", period=what,
+                               actual=money(out["actual"], currency), share=percent(out["actual"] / out["target"]),
+                               target=money(out["target"], currency)))
         else:
-            s += "."
+            sentences.append(_("{period} closed at {actual}.", period=what, actual=money(out["actual"], currency)))
+        return " ".join(sentences)
+    elapsed = format_value(out["elapsed"], "ratio", decimals=0)
+    actual = money(out["actual"], currency)
+    if out.get("target"):
+        share, target = percent(out["actual"] / out["target"]), money(out["target"], currency)
+        sentences.append(
+            _("{period} so far: {actual}, {share} of its {target} target, with {elapsed} of the quarter gone.",
+              period=what, actual=actual, share=share, target=target, elapsed=elapsed) if quarter else
+            _("{period} so far: {actual}, {share} of its {target} target, with {elapsed} of the year gone.",
+              period=what, actual=actual, share=share, target=target, elapsed=elapsed))
+    else:
+        sentences.append(
+            _("{period} so far: {actual}, with {elapsed} of the quarter gone.", period=what, actual=actual,
+              elapsed=elapsed) if quarter else
+            _("{period} so far: {actual}, with {elapsed} of the year gone.", period=what, actual=actual,
+              elapsed=elapsed))
+    if out.get("projected") is not None:
+        s = _("Projected total {amount}", amount=money(out["projected"], currency))
+        if out.get("lo_80") is not None and out.get("hi_80") is not None:
+            s = _("{text} (80% range {low} to {high})", text=s, low=money(out["lo_80"], currency),
+                  high=money(out["hi_80"], currency))
+        if out.get("target") and out["actual"] >= out["target"]:
+            s = _("{text}: the target is already reached.", text=s)
+        elif out.get("probability") is not None:
+            s = _reaching(s, out["probability"])
+        else:
+            s = _("{sentence}.", sentence=s)
         sentences.append(s)
     if not out.get("target") and out.get("missing_target"):
-        sentences.append(f"The targets table has no revenue target for {_months(out['missing_target'])}, so the "
-                         f"chance of reaching the {out['unit_word']}'s target cannot be estimated yet.")
+        months = _months(out["missing_target"])
+        sentences.append(
+            _("The targets table has no revenue target for {months}, so the chance of reaching the quarter's "
+              "target cannot be estimated yet.", months=months) if quarter else
+            _("The targets table has no revenue target for {months}, so the chance of reaching the year's "
+              "target cannot be estimated yet.", months=months))
     return " ".join(sentences)

@@ -10,6 +10,11 @@ The results are the period strings the KPI layer parses (`2024-03`, `2024Q1`,
 given, with pandas' naming (a fiscal year is named by the year it ends in).
 `previous_X` is another name for `last_complete_X`: the period before the
 current one, which has ended.
+
+With `calendar="jalali"` the periods are Solar Hijri ones, in the texts the KPI
+layer reads with that calendar: on 2026-11-22 (1 Azar 1405)
+`last_complete_month` is "1405-08" (Aban), `current_quarter` "1405Q3",
+`last_complete_year` "1404", `current_week` "1405-W36" (weeks Saturday-Friday).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import re
 
 import pandas as pd
 
-from kpitools.kpis.periods import pandas_freq
+from kpitools.kpis.periods import calendar_name, pandas_freq, period_at
 
 # name -> (frequency, periods back from the one holding today)
 RELATIVE: dict[str, tuple[str, int]] = {}
@@ -45,12 +50,15 @@ def is_relative(value: object) -> bool:
     return parse_relative(value) is not None
 
 
-def resolve_period(value: object, today: dt.date, fiscal_year_start: int = 1) -> object:
-    """The period a relative name stands for on `today`; any other value unchanged."""
+def resolve_period(value: object, today: dt.date, fiscal_year_start: int = 1, calendar: str = "gregorian"
+                   ) -> object:
+    """The period a relative name stands for on `today` (in `calendar`); any other value unchanged."""
     parsed = parse_relative(value)
     if parsed is None:
         return value
     freq, back = parsed
+    if calendar_name(calendar) != "gregorian":
+        return str(period_at(pd.Timestamp(today), freq, fiscal_year_start, calendar) - back)
     period = pd.Period(pd.Timestamp(today), pandas_freq(freq, fiscal_year_start)) - back
     if freq == "M":
         return period.strftime("%Y-%m")

@@ -29,20 +29,23 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from .. import i18n
 from ..data import Dataset
+from ..i18n import N_, NP_, value_label
+from ..i18n import gettext as _
 # imported here (not on first use) so that a batch runner's warm kernels, which import the notebook's
 # modules ahead of the run, have statsmodels loaded too
 from ..forecast import combined_forecast, elapsed_share, forecast, projected_total
 from ..kpis.compare import compare as _compare
 from ..kpis.compare import last_complete_period
 from ..kpis.compute import compute as _compute
-from ..kpis.periods import pandas_freq, parse_period
+from ..kpis.periods import calendar_name, period_at, period_span, parse_period, to_index, year_earlier
 from ..kpis.registry import REGISTRY
 from ..kpis.targets import last_date, targets_for
 from .cards import format_value as card_value
@@ -69,19 +72,23 @@ CUSTOMER_KPIS = ("new_customers", "lost_customers", "cac", "clv", "cac_payback_m
 REPORT_KPIS = tuple(dict.fromkeys((*HEADLINE_KPIS, *PIPELINE_KPIS, *FUNNEL_KPIS, *ACTIVITY_KPIS, *RECURRING_KPIS,
                                     *CUSTOMER_KPIS)))
 # card titles that read better short (a long word such as "Opportunities" breaks in a narrow card)
-CARD_NAMES = {"opportunities_created": "Deals created", "avg_purchase_value": "Average deal size",
-              "cac": "Customer acquisition cost (CAC)", "clv": "Customer lifetime value (CLV)",
-              "call_qualification_rate": "Calls qualified", "call_reach_rate": "Calls reached",
-              "call_conversion_rate": "Calls converted", "email_reply_rate": "Email reply rate",
-              "avg_sales_cycle_days": "Sales cycle", "nrr": "Net revenue retention (NRR)",
-              "grr": "Gross revenue retention (GRR)", "cac_payback_months": "CAC payback"}
+CARD_NAMES = {"opportunities_created": NP_("KPI", "Deals created"), "avg_purchase_value": NP_("KPI", "Average deal size"),
+              "cac": NP_("KPI", "Customer acquisition cost (CAC)"), "clv": NP_("KPI", "Customer lifetime value (CLV)"),
+              "call_qualification_rate": NP_("KPI", "Calls qualified"),
+              "call_reach_rate": NP_("KPI", "Calls reached"), "call_conversion_rate": NP_("KPI", "Calls converted"),
+              "email_reply_rate": NP_("KPI", "Email reply rate"), "avg_sales_cycle_days": NP_("KPI", "Sales cycle"),
+              "nrr": NP_("KPI", "Net revenue retention (NRR)"), "grr": NP_("KPI", "Gross revenue retention (GRR)"),
+              "cac_payback_months": NP_("KPI", "CAC payback")}
+# the report notebooks' default titles (their `title` parameter), translated by Scope.header()
+REPORT_TITLES = (N_("Sales report"), N_("Rep scorecard"))
 # the quarter/year outlook forecasts a short series (a dozen quarters): the Theta method (the M3/M4 benchmark)
 # is as good as ETS there and four times faster to fit
 OUTLOOK_MODEL = "theta"  # the scope dimensions a report notebook takes
 THRESHOLDS = (1.0, 0.9)  # on track at >= 100% of target, at risk at >= 90% (as compare())
 # KPIs that join a table lacking the filter column by id, not by that column: still right for the scope
 _ID_JOINED = {"churn_after_sale"}
-_SCOPE_WORDS = {"region": "Region", "team": "Team", "rep": "Rep"}
+_SCOPE_WORDS = {"region": N_("Region"), "team": N_("Team"), "rep": N_("Rep")}
+_DIMENSION_WORDS = {"region": N_("region"), "team": N_("team"), "rep": N_("rep")}
 _RELATIVE = re.compile(r"^(?P<kind>current|last_complete|previous)_(?P<unit>month|quarter|year)"
                        r"(?:\s*-\s*(?P<back>\d+))?$")
 _UNITS = {"month": "M", "quarter": "Q", "year": "Y"}
@@ -90,35 +97,71 @@ _CACHE_SIZE = 8
 
 # ----------------------------------------------------------------------------- scope
 
-def dataset(data: Any = "") -> Dataset:
+def dataset(data: Any = "", calendar: str | None = "", currency: str | None = "") -> Dataset:
     """The report's dataset: "" or None is the built-in sample, a Dataset is used as is, anything else
-    is a dataset config or directory for `kpitools.load`."""
+    is a dataset config or directory for `kpitools.load`.
+
+    calendar: "jalali" reports by Solar Hijri months, quarters and years (empty: the dataset's own).
+    currency: the currency the report shows (empty: the dataset's); "IRT" (or "toman") shows the amounts of
+    an IRR dataset in tomans (a toman is 10 rials)."""
     if isinstance(data, Dataset):
-        return data
-    if data in (None, ""):
+        ds = data
+    elif data in (None, ""):
         from ..data import sample
-        return sample()
-    from ..data import load
-    return load(data)
+        ds = sample()
+    else:
+        from ..data import load
+        ds = load(data)
+    if calendar and calendar_name(calendar) != ds.calendar:
+        ds = _derived(ds, ("calendar", calendar_name(calendar)), lambda: replace(ds, calendar=calendar_name(calendar)))
+    if currency and str(currency).strip():
+        code = "IRT" if str(currency).strip().lower() == "toman" else str(currency).strip().upper()
+        if code != ds.currency:
+            if not (code == i18n.TOMAN and ds.currency == "IRR"):
+                raise ValueError(f"currency {currency!r}: this dataset's amounts are in {ds.currency}; a report "
+                                 f"can only show IRR amounts in tomans (currency: IRT or toman), or leave "
+                                 f"currency empty")
+            ds = _derived(ds, ("currency", code), lambda: _in_tomans(ds))
+    return ds
 
 
-def period_label(p: pd.Period, short: bool = False) -> str:
-    """"October 2026" (short: "October"), "Q3 2026", "2026", "2026-W10", "5 October 2026"."""
-    kind = p.freqstr[0].upper()
-    if kind == "M":
-        return p.strftime("%B") if short else p.strftime("%B %Y")
-    if kind == "Q":
-        return f"Q{p.quarter} {p.qyear}" if not short else f"Q{p.quarter}"
-    if kind in ("Y", "A"):
-        return str(p.year)
-    if kind == "W":
-        iso = p.start_time.isocalendar()
-        return f"week {iso.week} of {iso.year}"
-    return f"{p.start_time.day} {p.start_time.strftime('%B %Y')}"
+_DERIVED: list[tuple[Dataset, Any, Dataset]] = []  # (dataset, change) -> the changed dataset, a small cache
 
 
-def _resolve_period(ds: Dataset, period: Any) -> pd.Period:
-    if isinstance(period, pd.Period):
+def _derived(ds: Dataset, change: Any, make: Any) -> Dataset:
+    """The same changed dataset for the same dataset and change (so scope() caches keep working)."""
+    for d, c, out in _DERIVED:
+        if d is ds and c == change:
+            return out
+    out = make()
+    _DERIVED.append((ds, change, out))
+    del _DERIVED[:-_CACHE_SIZE]
+    return out
+
+
+def _in_tomans(ds: Dataset) -> Dataset:
+    """An IRR dataset with every amount divided by 10: money columns, and targets of money KPIs."""
+    from ..data.schema import TABLES
+
+    tables = {}
+    for name, df in ds.tables.items():
+        cols = [c.name for c in TABLES[name].columns if c.kind == "money" and c.name in df.columns] \
+            if name in TABLES else []
+        if name == "targets" and {"metric", "value"} <= set(df.columns):
+            money = df["metric"].astype(str).map(lambda m: getattr(REGISTRY.get(m), "unit", "") == "money")
+            df = df.assign(value=df["value"].where(~money.to_numpy(), df["value"] / 10))
+        tables[name] = df.assign(**{c: df[c] / 10 for c in cols}) if cols else df
+    return replace(ds, tables=tables, currency=i18n.TOMAN)
+
+
+def period_label(p: Any, short: bool = False) -> str:
+    """"October 2026" (short: "October"), "Q3 2026", "2026", "week 10 of 2026", "5 October 2026"; in the
+    active locale, Jalali periods by their Jalali names ("مهر ۱۴۰۵")."""
+    return i18n.period_label(p, short=short)
+
+
+def _resolve_period(ds: Dataset, period: Any) -> Any:
+    if isinstance(period, pd.Period) or i18n.is_jalali(period):
         p = period
     elif period is None or (isinstance(period, str) and not period.strip()):
         p = last_complete_period(ds, "M")
@@ -132,17 +175,17 @@ def _resolve_period(ds: Dataset, period: Any) -> pd.Period:
                 as_of = last_date(ds)
                 if as_of is None:
                     raise ValueError("the dataset has no dates")
-                p = pd.Period(as_of, pandas_freq(freq, ds.fiscal_year_start)) - back
+                p = period_at(as_of, freq, ds.fiscal_year_start, ds.calendar) - back
             else:
                 p = last_complete_period(ds, freq) - back
         else:
             try:
-                p = parse_period(text, fiscal_year_start=ds.fiscal_year_start)
+                p = parse_period(text, fiscal_year_start=ds.fiscal_year_start, calendar=ds.calendar)
             except ValueError:
                 raise ValueError(f"period {text!r} is not a month (2026-10), quarter (2026Q3), year (2026) or "
                                  f"a name such as last_complete_month; leave it empty for the last complete "
                                  f"month") from None
-    if p.freqstr[0].upper() not in ("M", "Q", "Y", "A"):
+    if i18n.period_kind(p) not in ("M", "Q", "Y"):
         raise ValueError(f"reports cover a month, a quarter or a year, not {period!r}")
     return p
 
@@ -157,13 +200,14 @@ def _clean_filters(filters: Mapping[str, Any] | None, extra: Mapping[str, Any]) 
 
 
 def scope_label(filters: Mapping[str, Any]) -> str:
-    """"Region: EMEA · Rep: Ana Souza", or "Whole company" without filters."""
+    """"Region: EMEA · Rep: Ana Souza", or "Whole company" without filters (in the active locale)."""
     if not filters:
-        return "Whole company"
+        return _("Whole company")
     parts = []
     for k, v in filters.items():
         value = ", ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v)
-        parts.append(f"{_SCOPE_WORDS.get(k, k.replace('_', ' ').capitalize())}: {value}")
+        word = _(_SCOPE_WORDS[k]) if k in _SCOPE_WORDS else k.replace("_", " ").capitalize()
+        parts.append(_("{dimension}: {value}", dimension=word, value=value))
     return " · ".join(parts)
 
 
@@ -178,12 +222,16 @@ class Scope:
     unscoped: dict[str, list[str]]  # table -> filter columns it lacks (its rows are not filtered)
     as_of: pd.Timestamp | None
     prefetch: tuple[str, ...] = ()  # KPIs compare() computes together on its first call (see scope())
+    locale: str = "en"  # the language and formats of every text a section writes (kpitools.i18n)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def freq(self) -> str:
-        kind = self.period.freqstr[0].upper()
-        return "Y" if kind == "A" else kind
+        return i18n.period_kind(self.period)
+
+    @property
+    def calendar(self) -> str:
+        return getattr(self.full, "calendar", "gregorian")
 
     @property
     def currency(self) -> str:
@@ -191,22 +239,34 @@ class Scope:
 
     @property
     def label(self) -> str:
-        return scope_label(self.filters)
+        with i18n.using(self.locale):
+            return scope_label(self.filters)
 
     @property
     def period_label(self) -> str:
-        return period_label(self.period)
+        with i18n.using(self.locale):
+            return period_label(self.period)
 
     @property
     def freshness(self) -> str:
-        """Data freshness for the header: the last event date in the data ("2026-10-31")."""
-        return self.as_of.date().isoformat() if self.as_of is not None else "no dates in the data"
+        """Data freshness for the header: the last event date in the data ("2026-10-31"; in other
+        locales the date in words, "۹ آبان ۱۴۰۵" in the Jalali calendar)."""
+        with i18n.using(self.locale):
+            if self.as_of is None:
+                return _("no dates in the data")
+            if i18n.language() == "en" and self.calendar == "gregorian":
+                return self.as_of.date().isoformat()
+            return i18n.date_label(self.as_of, calendar=self.calendar)
 
     def header(self, title: str | None = None) -> dict[str, str]:
-        """Fields for report_header(): title, scope, period, data_freshness."""
-        out = {"scope": self.label, "period": self.period_label, "data_freshness": self.freshness}
-        if title:
-            out["title"] = str(title)
+        """Fields for report_header(): title (translated when the catalogue has it, e.g. the notebooks'
+        default "Sales report"), scope, period, data_freshness, and locale (the renderer lays the page out
+        in its language and direction)."""
+        with i18n.using(self.locale):
+            out = {"scope": self.label, "period": self.period_label, "data_freshness": self.freshness,
+                   "locale": self.locale, "calendar": self.calendar}
+            if title:
+                out["title"] = _(str(title))
         return out
 
     @property
@@ -216,19 +276,22 @@ class Scope:
             return None
         if "subscriptions" not in self.unscoped and len(self.ds.tables.get("subscriptions", ())):
             return None
-        hint = ""
-        for k, v in self.filters.items():
-            known = self.full.values(k)
-            if known and not isinstance(v, (list, tuple, set)) and str(v) not in known:
-                shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-                hint = f" There is no {k} {v!r} in the data ({k} values: {shown})."
-                break
-        return f"No data for this scope ({self.label}): no deals, leads or activities match it.{hint}"
+        with i18n.using(self.locale):
+            text = _("No data for this scope ({scope}): no deals, leads or activities match it.", scope=self.label)
+            for k, v in self.filters.items():
+                known = self.full.values(k)
+                if known and not isinstance(v, (list, tuple, set)) and str(v) not in known:
+                    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+                    word = _(_DIMENSION_WORDS[k]) if k in _DIMENSION_WORDS else k
+                    return _("{text} There is no {dimension} {value} in the data ({dimension} values: {known}).",
+                             text=text, dimension=word, value=repr(v), known=shown)
+            return text
 
     @property
     def short_message(self) -> str | None:
         """"No data for Region: Antarctica." when the scope has no data (for every section after the first)."""
-        return f"No data for {self.label}." if self.message else None
+        with i18n.using(self.locale):
+            return _("No data for {scope}.", scope=self.label) if self.message else None
 
     def in_scope(self, kpi_id: str) -> str | None:
         """None when the KPI is right for this scope, else why not (its table is not filtered)."""
@@ -239,8 +302,10 @@ class Scope:
             return None
         for t in k.tables:
             if t in self.unscoped:
-                cols = " or ".join(self.unscoped[t])
-                return f"not available for a {cols} scope: the {t} table has no {cols} column"
+                with i18n.using(self.locale):
+                    cols = _join_or([_(_DIMENSION_WORDS.get(c, c)) for c in self.unscoped[t]])
+                    return _("not available for a {dimension} scope: the {table} table has no {dimension} column",
+                             dimension=cols, table=t)
         return None
 
     def compute(self, kpis: str | Iterable[str], by: Any = None, period: Any = "same", **options: Any) -> pd.DataFrame:
@@ -286,8 +351,8 @@ class Scope:
         freq = freq or self.freq
         key = ("targets", metric, freq)
         if key not in self._cache:
-            t, _, _ = targets_for(self.ds, metric, freq, [], spread=True)
-            self._cache[key] = pd.Series(t["target"].to_numpy(dtype="float64"), index=pd.PeriodIndex(t["period"]),
+            t, _notes, _why = targets_for(self.ds, metric, freq, [], spread=True)
+            self._cache[key] = pd.Series(t["target"].to_numpy(dtype="float64"), index=to_index(t["period"]),
                                          name="target").sort_index()
         return self._cache[key]
 
@@ -314,6 +379,13 @@ def _wide(frame: pd.DataFrame, index: str, columns: str, values: str = "value") 
     return out
 
 
+def _join_or(items: list[str]) -> str:
+    """"team or rep" in the active locale."""
+    if len(items) <= 1:
+        return "".join(items)
+    return _("{items} or {last}", items=", ".join(items[:-1]), last=items[-1])
+
+
 def _as_list(x: Any) -> list[str]:
     if x is None:
         return []
@@ -323,8 +395,8 @@ def _as_list(x: Any) -> list[str]:
 def _key(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return tuple(_key(v) for v in x)
-    if isinstance(x, pd.Period):
-        return ("period", str(x), x.freqstr)
+    if isinstance(x, pd.Period) or i18n.is_jalali(x):
+        return ("period", str(x), x.freqstr, i18n.is_jalali(x))
     return x
 
 
@@ -332,19 +404,24 @@ _SCOPES: list[tuple[Dataset, Any, tuple, Scope]] = []  # small cache: (ds, perio
 
 
 def scope(ds: Any = "", period: Any = "", filters: Mapping[str, Any] | None = None, *,
-          prefetch: bool | Iterable[str] = False, **more: Any) -> Scope:
+          prefetch: bool | Iterable[str] = False, locale: str | None = None, calendar: str | None = "",
+          currency: str | None = "", **more: Any) -> Scope:
     """The scope of a report: the dataset (a Dataset, or `data` as for dataset()), filtered by region /
     team / rep (empty values mean all), and the period ("" = the last complete month of the data,
     "2026-10", "2026Q3", "2026", or last_complete_month / last_complete_quarter-1 / current_year...,
-    relative to the data's last date). Cached: the same arguments give the same Scope.
+    relative to the data's last date; "1405-07", "1405Q2", "1405" with calendar="jalali"). Cached: the same
+    arguments give the same Scope.
 
     prefetch: True (REPORT_KPIS, every card of the sales report) or a list of KPI ids that the first
-    compare() computes in the same pass: one call instead of one per section saves its fixed cost."""
+    compare() computes in the same pass: one call instead of one per section saves its fixed cost.
+    locale: the language of the sections' texts (default: the active locale, kpitools.i18n.activate);
+    calendar and currency: as for dataset()."""
     if isinstance(ds, Scope):
         return ds
-    ds = dataset(ds)
+    ds = dataset(ds, calendar, currency)
+    loc = i18n.normalize(locale)
     flt = _clean_filters(filters, more)
-    fkey = tuple(sorted((k, _key(v)) for k, v in flt.items()))
+    fkey = tuple(sorted((k, _key(v)) for k, v in flt.items())) + (("locale", loc),)
     pkey = _key(period)
     for d, p, f, s in _SCOPES:
         if d is ds and p == pkey and f == fkey:
@@ -357,7 +434,7 @@ def scope(ds: Any = "", period: Any = "", filters: Mapping[str, Any] | None = No
             unscoped[name] = lacking
     pre = tuple(REPORT_KPIS) if prefetch is True else tuple(prefetch or ())
     s = Scope(full=ds, ds=ds.filter(**flt), period=p, filters=flt, unscoped=unscoped, as_of=last_date(ds),
-              prefetch=pre)
+              prefetch=pre, locale=loc)
     _SCOPES.append((ds, pkey, fkey, s))
     del _SCOPES[:-_CACHE_SIZE]
     return s
@@ -365,6 +442,21 @@ def scope(ds: Any = "", period: Any = "", filters: Mapping[str, Any] | None = No
 
 def _scope(ds: Any, period: Any, filters: Mapping[str, Any] | None) -> Scope:
     return ds if isinstance(ds, Scope) else scope(ds, period, filters)
+
+
+def _in_locale(fn: Any) -> Any:
+    """A section function writes its texts in its scope's locale (a Scope made for another locale than the
+    active one keeps its own)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(ds: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(ds, Scope):
+            with i18n.using(ds.locale):
+                return fn(ds, *args, **kwargs)
+        return fn(ds, *args, **kwargs)
+
+    return run
 
 
 # ----------------------------------------------------------------------------- sections
@@ -428,8 +520,29 @@ def show(section: Any, *blocks: Any) -> None:
         display(b)
 
 
-def _no_period_data(s: Scope, what: str) -> str:
-    return f"No {what} for {s.label} in {s.period_label}."
+def _start(name: str, ds: Any, period: Any, filters: Mapping[str, Any] | None, kpis: Iterable[str] = (),
+           needs: str | None = None, unavailable: str = "") -> Section:
+    """A section's common start: its scope; a message instead of numbers when the scope has no data, or
+    when the scope cannot have the KPI `needs` (`unavailable`: a template with {why}); else the cards of
+    `kpis` (compare() rows, see _cards) with what was left out and why."""
+    s = _scope(ds, period, filters)
+    sec = Section(name, s)
+    if s.message:
+        sec.message = s.short_message
+        return sec
+    why = s.in_scope(needs) if needs else None
+    if why:
+        sec.message = _(unavailable, why=why)
+        sec.skipped[needs] = why
+        return sec
+    if kpis:
+        sec.cards, sec.skipped = _cards(s, kpis)
+    return sec
+
+
+def _no_period_data(s: Scope, template: str) -> str:
+    """A "nothing to show" message from a template with {scope} and {period}."""
+    return _(template, scope=s.label, period=s.period_label)
 
 
 def _order(df: pd.DataFrame, kpis: Iterable[str]) -> pd.DataFrame:
@@ -465,11 +578,13 @@ def _cards(s: Scope, kpis: Iterable[str], drop_empty: bool = True) -> tuple[pd.D
     if drop_empty:
         gone = c["value"].isna()
         for k in c.loc[gone, "kpi"]:
-            skipped.setdefault(k, f"no value for {s.period_label} (missing data or a zero denominator)")
+            skipped.setdefault(k, _("no value for {period} (missing data or a zero denominator)",
+                                    period=s.period_label))
         c = c[~gone].reset_index(drop=True)
     return c, skipped
 
 
+@_in_locale
 def cards(ds: Any, period: Any = "", scope_filters: Mapping[str, Any] | None = None,
           kpis: Iterable[str] = HEADLINE_KPIS) -> pd.DataFrame:
     """The headline KPI cards: compare() rows (value, previous, change, last year, target, status) for
@@ -487,7 +602,7 @@ def cards(ds: Any, period: Any = "", scope_filters: Mapping[str, Any] | None = N
     c, skipped = _cards(s, kpis, drop_empty=False)
     message = None
     if c.empty or not (c["value"].fillna(0) != 0).any():
-        message = _no_period_data(s, "sales, pipeline or subscriptions")
+        message = _no_period_data(s, N_("No sales, pipeline or subscriptions for {scope} in {period}."))
     c.attrs = {"skipped": skipped, "currency": s.currency, "scope": s.label, "period": s.period_label,
                "message": message, "scope_message": message}
     return c
@@ -496,6 +611,7 @@ def cards(ds: Any, period: Any = "", scope_filters: Mapping[str, Any] | None = N
 PUBLISHED = ("revenue", "win_rate", "pipeline_value", "quota_attainment", "mrr", "customer_churn_rate")
 
 
+@i18n.localised
 def headline(cards_df: pd.DataFrame, kpis: Iterable[str] = PUBLISHED) -> dict[str, dict[str, Any]]:
     """The headline KPIs for kpitools.report.manifest.publish_headline: {kpi: {name, value, display,
     change, status}} from cards() rows, display text as on the cards ("$1.02M"), change as
@@ -509,22 +625,41 @@ def headline(cards_df: pd.DataFrame, kpis: Iterable[str] = PUBLISHED) -> dict[st
             continue
         value = None if pd.isna(r.get("value")) else float(r["value"])
         change = None
-        prev = r.get("period") - 1 if isinstance(r.get("period"), pd.Period) else None
-        when = f" vs {period_label(prev)}" if prev is not None else " vs previous period"
+        period = r.get("period")
+        prev = period - 1 if isinstance(period, pd.Period) or i18n.is_jalali(period) else None
+        amount = None
         if r.get("unit") == "ratio" and pd.notna(r.get("change")):
-            change = f"{r['change'] * 100:+.1f} pp{when}"
+            amount = i18n.pgettext("unit", "{n} pp", n=_plus_minus(r["change"] * 100))
         elif pd.notna(r.get("change_pct")):
-            change = f"{r['change_pct'] * 100:+.1f}%{when}"
+            amount = i18n.percent_text(_plus_minus(r["change_pct"] * 100))
+        if amount is not None:
+            change = (_("{change} vs {period}", change=amount, period=period_label(prev)) if prev is not None
+                      else _("{change} vs previous period", change=amount))
         status = r.get("status")
-        out[k] = {"name": str(r.get("name") or k), "value": value,
+        out[k] = {"name": i18n.kpi_name(k, name=str(r.get("name") or k)), "value": value,
                   "display": card_value(value, r.get("unit"), currency), "change": change,
-                  "status": None if status is None or pd.isna(status) else str(status)}
+                  "status": None if status is None or pd.isna(status) else str(status),
+                  "status_text": None if status is None or pd.isna(status) else i18n.status_text(status)}
     return out
+
+
+def _plus_minus(x: float) -> str:
+    """"+4.2" / "-1.3" with one decimal, in the locale's digits and signs."""
+    text = f"{x:+.1f}"
+    if i18n.language() == "en":
+        return text
+    plus, minus = i18n.formatting.sign_symbols()
+    return (minus if text[0] == "-" else plus) + i18n.localize(text[1:])
+
+
+def _lower(name: str) -> str:
+    """"Revenue" -> "revenue"; acronyms stay: "MRR"."""
+    return name if len(name) > 1 and name[1].isupper() else name[:1].lower() + name[1:]
 
 
 def _series(frame: pd.DataFrame, kpi: str) -> pd.Series:
     rows = frame[frame["kpi"] == kpi]
-    return pd.Series(rows["value"].to_numpy(dtype="float64"), index=pd.PeriodIndex(rows["period"]), name=kpi)
+    return pd.Series(rows["value"].to_numpy(dtype="float64"), index=to_index(rows["period"]), name=kpi)
 
 
 def _history(s: Scope, kpi: str, freq: str | None = None, full: bool = False) -> pd.Series:
@@ -543,23 +678,23 @@ def _history(s: Scope, kpi: str, freq: str | None = None, full: bool = False) ->
         y = s._cache[key]
     if full:
         return y
-    end = pd.Period(s.period.end_time, y.index.freqstr) if len(y) else None
+    end = _period_at(s, s.period.end_time, freq) if len(y) else None
     y = y[y.index <= end] if end is not None else y
     nz = np.flatnonzero(y.fillna(0).to_numpy() != 0)
     return y.iloc[nz[0]:] if len(nz) else y.iloc[0:0]
 
 
-def _ptext(p: pd.Period) -> str:
-    kind = p.freqstr[0].upper()
-    if kind == "M":
-        return p.strftime("%Y-%m")
-    if kind == "Q":
-        return f"{p.qyear}Q{p.quarter}"
-    if kind in ("Y", "A"):
-        return str(p.year)
-    return str(p)
+def _period_at(s: Scope, when: Any, freq: str) -> Any:
+    """The period of the scope's calendar and fiscal year at `freq` holding the date `when`."""
+    return period_at(when, freq, s.full.fiscal_year_start, s.calendar)
 
 
+def _span(first: Any, last: Any) -> pd.Index:
+    """Every period from first to last (a PeriodIndex, or an Index of Jalali periods)."""
+    return period_span(first, last)
+
+
+@_in_locale
 def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None, months: int = 24,
                   horizon: int = 6, kpi: str = "revenue") -> Section:
     """Revenue over the `months` before and including the period (quarters or years for a quarterly or
@@ -572,18 +707,18 @@ def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None =
     use the fast ETS selection, fitted on the last two years (or the periods shown, if more).
     Frames: actual (period, kpi, value), target (Series by period, future periods included, or None),
     forecast (DataFrame or None), model (its name)."""
-    s = _scope(ds, period, filters)
-    sec = Section("revenue_trend", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("revenue_trend", ds, period, filters)
+    if sec.empty:
         return sec
+    s = sec.scope
     per_year = {"M": 12, "Q": 4, "Y": 1}[s.freq]
     n = max(2, int(round(months * per_year / 12)))
-    window = pd.period_range(end=s.period, periods=n, freq=s.period.freqstr)
+    window = _span(s.period - (n - 1), s.period)
     k = REGISTRY[kpi]
     y = s.series(kpi).reindex(window)
     if not (y.fillna(0) != 0).any():
-        sec.message = _no_period_data(s, f"{k.name.lower()}")
+        sec.message = _("No {kpi} for {scope} in {period}.", kpi=_lower(i18n.kpi_name(kpi)), scope=s.label,
+                        period=s.period_label)
         return sec
     nz = np.flatnonzero(y.fillna(0).to_numpy() != 0)  # from the first period with data
     y = y.iloc[nz[0]:]
@@ -599,7 +734,8 @@ def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None =
     # months the business was ramping up, bends multiplicative trend-seasonal models out of shape
     history = _history(s, kpi).iloc[-max(n, 2 * per_year, 4):]
     if len(history) < 8:
-        sec.notes.append(f"No forecast: {len(history)} periods of history are too few (8 or more needed).")
+        sec.notes.append(_("No forecast: {n} periods of history are too few (8 or more needed).",
+                           n=i18n.localize(str(len(history)))))
         return sec
     last = last_complete_period(s.full, s.freq) if s.as_of is not None else None
     use_pipeline = (kpi == "revenue" and last is not None and s.period == last
@@ -611,15 +747,16 @@ def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None =
             if use_pipeline:
                 fc = combined_forecast(history, s.ds.deals, horizon, fast=True,
                                        stage_probability=_stage_probabilities(s.full))
-                how = "open pipeline plus statistical forecast"
+                how = _("open pipeline plus statistical forecast")
             else:
                 fc = forecast(history, horizon, fast=True)
-                how = "statistical forecast"
+                how = _("statistical forecast")
         except Exception as e:  # a forecast that cannot be made is a note, never a broken report
-            sec.notes.append(f"No forecast: {e}")
+            sec.notes.append(_("No forecast: {reason}", reason=e))
             return sec
     sec.frames.update(forecast=fc, model=fc.attrs.get("model"))
-    sec.notes.append(f"Forecast: {how} ({fc.attrs.get('model')}), shaded ranges are 80% and 95% intervals.")
+    sec.notes.append(_("Forecast: {method} ({model}), shaded ranges are 80% and 95% intervals.", method=how,
+                       model=i18n.isolate(fc.attrs.get("model"))))
     return sec
 
 
@@ -636,6 +773,7 @@ def _stage_probabilities(ds: Dataset) -> dict[str, float]:
 _OUTLOOK = {"M": "Q", "Q": "Y"}
 
 
+@_in_locale
 def attainment(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """Quota attainment for the period, and the outlook for the quarter (or year) that holds it: revenue
     to date, the elapsed share, the projected total with its 80% range and the probability of reaching
@@ -643,11 +781,10 @@ def attainment(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = No
     targets table covers that whole quarter. Cards: quota attainment (against 100%); the outlook is for
     narrative.attainment().
     frames["outlook"]: dict (see narrative.attainment) or None."""
-    s = _scope(ds, period, filters)
-    sec = Section("attainment", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("attainment", ds, period, filters)
+    if sec.empty:
         return sec
+    s = sec.scope
     c, skipped = _cards(s, ["quota_attainment", "revenue"])
     sec.skipped.update(skipped)
     rev = c[c["kpi"] == "revenue"]
@@ -657,7 +794,8 @@ def attainment(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = No
     sec.frames.update(attainment=float(qa["value"].iloc[0]) if len(qa) else None, target=target, actual=actual,
                       period_label=s.period_label, outlook=None)
     if target is None:
-        sec.message = f"No revenue target for {s.label} in {s.period_label}: the targets table has none."
+        sec.message = _("No revenue target for {scope} in {period}: the targets table has none.", scope=s.label,
+                        period=s.period_label)
         return sec
     sec.cards = c[c["kpi"] == "quota_attainment"].reset_index(drop=True)
     sec.frames["outlook"] = _outlook(s, sec)
@@ -668,10 +806,10 @@ def _outlook(s: Scope, sec: Section) -> dict | None:
     big = _OUTLOOK.get(s.freq)
     if big is None:
         return None
-    P = pd.Period(s.period.end_time, pandas_freq(big, s.full.fiscal_year_start))
+    P = _period_at(s, s.period.end_time, big)
     # targets are checked month by month: a quarter whose later months have no target yet has no target
-    months = pd.period_range(P.start_time, P.end_time, freq="M")
-    last_month = pd.Period(s.period.end_time, "M")
+    months = _span(_period_at(s, P.start_time, "M"), _period_at(s, P.end_time, "M"))
+    last_month = _period_at(s, s.period.end_time, "M")
     rev = _history(s, "revenue", "M", full=True).reindex(months)
     done, todo = months[months <= last_month], months[months > last_month]
     actual = float(rev.reindex(done).fillna(0).sum())
@@ -697,23 +835,30 @@ def _outlook(s: Scope, sec: Section) -> dict | None:
     history = _history(s, "revenue", big)
     history = history[history.index < P]
     if len(history) < 4:
-        sec.notes.append(f"No projection for {out['label']}: {len(history)} complete {out['unit_word']}s of "
-                         f"history are too few (4 or more needed).")
+        sec.notes.append(_("No projection for {period}: {n} complete quarters of history are too few (4 or more "
+                           "needed).", period=out["label"], n=i18n.localize(str(len(history)))) if big == "Q" else
+                         _("No projection for {period}: {n} complete years of history are too few (4 or more "
+                           "needed).", period=out["label"], n=i18n.localize(str(len(history)))))
         return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             pr = projected_total(history, actual, elapsed, target, model=OUTLOOK_MODEL)
         except Exception as e:
-            sec.notes.append(f"No projection for {out['label']}: {e}")
+            sec.notes.append(_("No projection for {period}: {reason}", period=out["label"], reason=e))
             return out
     lo, hi = pr.interval.get(80.0, (None, None))
     out.update(projected=float(pr.projected), lo_80=float(lo) if lo is not None else None,
                hi_80=float(hi) if hi is not None else None,
                probability=None if pr.probability is None else float(pr.probability), model=pr.model)
-    sec.notes.append(f"Projection for {out['label']}: revenue to date plus the forecast for the rest of the "
-                     f"{out['unit_word']} ({pr.model}), with the chance of reaching the target from its 80%/95% "
-                     f"intervals.")
+    sec.notes.append(
+        _("Projection for {period}: revenue to date plus the forecast for the rest of the quarter ({model}), "
+          "with the chance of reaching the target from its 80%/95% intervals.", period=out["label"],
+          model=i18n.isolate(pr.model))
+        if big == "Q" else
+        _("Projection for {period}: revenue to date plus the forecast for the rest of the year ({model}), "
+          "with the chance of reaching the target from its 80%/95% intervals.", period=out["label"],
+          model=i18n.isolate(pr.model)))
     return out
 
 
@@ -726,17 +871,15 @@ def _stage_order(s: Scope, stages: Iterable[Any]) -> list[Any]:
     return names
 
 
+@_in_locale
 def pipeline(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """The open pipeline at the end of the period: cards (pipeline value, weighted pipeline, open deals,
     coverage of the next period's target gap, win rate, sales cycle, opportunities created)
     and by_stage (stage, value, count in stage order)."""
-    s = _scope(ds, period, filters)
-    sec = Section("pipeline", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("pipeline", ds, period, filters, PIPELINE_KPIS)
+    if sec.empty:
         return sec
-    c, skipped = _cards(s, PIPELINE_KPIS)
-    sec.cards, sec.skipped = c, skipped
+    s, c = sec.scope, sec.cards
     by_stage = None
     if s.ds.has("deals", "stage"):
         f = s.compute(["pipeline_value", "open_deals"], by="stage")
@@ -751,20 +894,18 @@ def pipeline(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None
     open_value = c.loc[c["kpi"] == "pipeline_value", "value"]
     if c.empty or (len(open_value) and float(open_value.iloc[0]) == 0 and (by_stage is None or by_stage.empty)
                    and not (c["value"].fillna(0) != 0).any()):
-        sec.message = _no_period_data(s, "open deals or closed deals")
+        sec.message = _no_period_data(s, N_("No open deals or closed deals for {scope} in {period}."))
     return sec
 
 
+@_in_locale
 def funnel(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """Lead funnel for the period: stages (funnel counts per stage; the visitor stage only when traffic is
     in scope; the chart shows the step rates) and a card for the lead conversion rate."""
-    s = _scope(ds, period, filters)
-    sec = Section("funnel", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("funnel", ds, period, filters, FUNNEL_KPIS)
+    if sec.empty:
         return sec
-    c, skipped = _cards(s, FUNNEL_KPIS)
-    sec.cards, sec.skipped = c, skipped
+    s, c = sec.scope, sec.cards
     stages = None
     if s.in_scope("funnel") is None or "traffic" in s.unscoped:
         f = s.compute("funnel")
@@ -772,52 +913,45 @@ def funnel(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) 
         f = f[f["kpi"] == "funnel.count"]
         if "traffic" in s.unscoped:
             f = f[f["stage"].astype(str) != "visitor"]
-            sec.notes.append("Funnel: website visitors are not counted by " + " or ".join(s.unscoped["traffic"])
-                             + ", so the funnel starts at leads.")
+            sec.notes.append(_("Funnel: website visitors are not counted by {dimension}, so the funnel starts at "
+                               "leads.", dimension=_join_or([_(_DIMENSION_WORDS.get(c, c))
+                                                             for c in s.unscoped["traffic"]])))
         stages = f[["period", "stage", "kpi", "value"]].reset_index(drop=True)
     sec.frames["stages"] = stages
     if stages is None or not (stages["value"].fillna(0) > 0).any():
-        sec.message = _no_period_data(s, "leads")
+        sec.message = _no_period_data(s, N_("No leads for {scope} in {period}."))
     return sec
 
 
+@_in_locale
 def activity(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """Sales activity: cards (activities per rep, call reach / qualification / conversion against the
     30/50/50 rule, email reply rate, demos booked)."""
-    s = _scope(ds, period, filters)
-    sec = Section("activity", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("activity", ds, period, filters, ACTIVITY_KPIS)
+    if sec.empty:
         return sec
-    c, skipped = _cards(s, ACTIVITY_KPIS)
-    sec.cards, sec.skipped = c, skipped
+    s, c = sec.scope, sec.cards
     per_rep = c.loc[c["kpi"] == "activities_per_rep", "value"]
     if not len(per_rep) or float(per_rep.iloc[0]) == 0:
-        sec.message = _no_period_data(s, "sales activities")
+        sec.message = _no_period_data(s, N_("No sales activities for {scope} in {period}."))
     return sec
 
 
 _MOVEMENTS = ["new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr"]
 
 
+@_in_locale
 def recurring(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """Recurring revenue: cards (MRR, customer churn rate, NRR, GRR) and the
     MRR movements of the period (movements: kpi, value; start and end MRR) for the waterfall."""
-    s = _scope(ds, period, filters)
-    sec = Section("recurring", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("recurring", ds, period, filters, RECURRING_KPIS, needs="mrr",
+                 unavailable=N_("Recurring revenue is {why}; see the company or region report."))
+    if sec.empty:
         return sec
-    why = s.in_scope("mrr")
-    if why:
-        sec.message = f"Recurring revenue is {why}; see the company or region report."
-        sec.skipped["mrr"] = why
-        return sec
-    c, skipped = _cards(s, RECURRING_KPIS)
-    sec.cards, sec.skipped = c, skipped
+    s, c = sec.scope, sec.cards
     mrr = c[c["kpi"] == "mrr"]
     if mrr.empty or not (mrr["value"].fillna(0) > 0).any():
-        sec.message = _no_period_data(s, "subscriptions")
+        sec.message = _no_period_data(s, N_("No subscriptions for {scope} in {period}."))
         return sec
     mv = s.compute(_MOVEMENTS)
     sec.frames.update(movements=mv[["period", "kpi", "value"]].reset_index(drop=True),
@@ -826,49 +960,43 @@ def recurring(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
     return sec
 
 
+@_in_locale
 def customers(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None, cohorts: int = 12) -> Section:
     """Customers: cards (new and lost customers, CAC, CLV, CAC payback) and the retention
     of the last `cohorts` monthly acquisition cohorts up to the period (cells after the period left out)."""
-    s = _scope(ds, period, filters)
-    sec = Section("customers", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("customers", ds, period, filters, CUSTOMER_KPIS, needs="new_customers",
+                 unavailable=N_("Customer metrics are {why}; see the company or region report."))
+    if sec.empty:
         return sec
-    why = s.in_scope("new_customers")
-    if why:
-        sec.message = f"Customer metrics are {why}; see the company or region report."
-        sec.skipped["new_customers"] = why
-        return sec
-    c, skipped = _cards(s, CUSTOMER_KPIS)
-    sec.cards, sec.skipped = c, skipped
-    last = pd.Period(s.period.end_time, "M")
+    s, c = sec.scope, sec.cards
+    last = _period_at(s, s.period.end_time, "M")
     first = last - (cohorts - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         key = ("cohorts", str(first), str(last))
         if key not in s._cache:
-            s._cache[key] = _compute(s.ds, "cohort_retention", freq="M", period=f"{_ptext(first)}:{_ptext(last)}")
+            s._cache[key] = _compute(s.ds, "cohort_retention", freq="M", period=f"{first}:{last}")
         r = s._cache[key]
     r = r[r["kpi"] == "cohort_retention.retention"].copy()
     if len(r):
         since = pd.to_numeric(r["months_since"].astype(object), errors="coerce")
-        cohort_month = pd.PeriodIndex(r["period"])
+        cohort_month = to_index(r["period"])
         ok = np.array([(cm + int(m)) <= last if pd.notna(m) else False for cm, m in zip(cohort_month, since)])
         r = r[ok].reset_index(drop=True)
     sec.frames["cohorts"] = r
     if c.empty and r.empty:
-        sec.message = _no_period_data(s, "customers")
+        sec.message = _no_period_data(s, N_("No customers for {scope} in {period}."))
     return sec
 
 
+@_in_locale
 def products_channels(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """Products (product_performance: revenue, quantity, share, rank per product) and channels
     (sales_by_channel: revenue, win rate, average purchase per channel) for the period, as tidy frames."""
-    s = _scope(ds, period, filters)
-    sec = Section("products_channels", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("products_channels", ds, period, filters)
+    if sec.empty:
         return sec
+    s = sec.scope
     f = s.compute(["product_performance", "sales_by_channel"])
     sec.skipped.update(f.attrs.get("skipped", {}))
     prod = f[f["kpi"].str.startswith("product_performance.")]
@@ -878,10 +1006,11 @@ def products_channels(ds: Any, period: Any = "", filters: Mapping[str, Any] | No
     sec.frames.update(products=prod, channels=chan)
     rev = prod[prod["kpi"] == "product_performance.revenue"]["value"] if prod is not None else pd.Series(dtype=float)
     if not (rev.fillna(0) > 0).any():
-        sec.message = _no_period_data(s, "won deals")
+        sec.message = _no_period_data(s, N_("No won deals for {scope} in {period}."))
     return sec
 
 
+@i18n.localised
 def channel_table(channels: pd.DataFrame | None, currency: str = "USD") -> pd.DataFrame:
     """products_channels().channels as display text, by revenue: Channel, Revenue, Share of revenue,
     Win rate, Average deal (values formatted like the cards)."""
@@ -892,24 +1021,25 @@ def channel_table(channels: pd.DataFrame | None, currency: str = "USD") -> pd.Da
         return pd.DataFrame()
     w = w.astype("float64").sort_values("revenue", ascending=False, kind="stable")
     total = w["revenue"].sum()
-    out = pd.DataFrame({"Channel": [str(c).replace("_", " ").capitalize() for c in w.index],
-                        "Revenue": [card_value(v, "money", currency) for v in w["revenue"]],
-                        "Share of revenue": [card_value(v / total if total else np.nan, "ratio")
-                                             for v in w["revenue"]]})
-    for m, title, unit in (("won_deals", "Won deals", "count"), ("win_rate", "Win rate", "ratio"),
-                           ("avg_purchase_value", "Average deal", "money")):
+    channel = _("Channel")
+    out = pd.DataFrame({channel: [value_label("channel", c) for c in w.index],
+                        _("Revenue"): [card_value(v, "money", currency) for v in w["revenue"]],
+                        _("Share of revenue"): [card_value(v / total if total else np.nan, "ratio")
+                                                for v in w["revenue"]]})
+    for m, title, unit in (("won_deals", N_("Won deals"), "count"), ("win_rate", N_("Win rate"), "ratio"),
+                           ("avg_purchase_value", N_("Average deal"), "money")):
         if m in w:
-            out[title] = [card_value(v, unit, currency) for v in w[m]]
-    out = out.set_index("Channel")
+            out[_(title)] = [card_value(v, unit, currency) for v in w[m]]
+    out = out.set_index(channel)
     out.index.name = None
     return out
 
 
 _LEADERBOARD_COLUMNS = {  # measure -> (column title, unit)
-    "revenue": ("Revenue", "money"), "won_deals": ("Won deals", "count"), "win_rate": ("Win rate", "ratio"),
-    "quota_attainment": ("Quota attainment", "ratio"), "opportunities_created": ("Deals created", "count"),
-    "activities": ("Activities", "count"), "avg_sales_cycle_days": ("Sales cycle", "days"),
-    "churn_after_sale": ("Churn after sale", "ratio"),
+    "revenue": (N_("Revenue"), "money"), "won_deals": (N_("Won deals"), "count"),
+    "win_rate": (N_("Win rate"), "ratio"), "quota_attainment": (N_("Quota attainment"), "ratio"),
+    "opportunities_created": (N_("Deals created"), "count"), "activities": (N_("Activities"), "count"),
+    "avg_sales_cycle_days": (N_("Sales cycle"), "days"), "churn_after_sale": (N_("Churn after sale"), "ratio"),
 }
 
 
@@ -917,6 +1047,7 @@ LEADERBOARD_KPIS = ("revenue", "won_deals", "win_rate", "quota_attainment", "opp
                     "activities_per_rep", "avg_sales_cycle_days")
 
 
+@_in_locale
 def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) -> Section:
     """The rep leaderboard for the period: table, one row per rep active in the period (an activity, or
     a deal created or closed in it), best first: rep, team, revenue, won_deals, win_rate,
@@ -926,17 +1057,16 @@ def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = N
 
     The same numbers as the rep_leaderboard KPI, computed for the period and the measures shown only
     (compute(..., by="rep")), which is several times faster than the full leaderboard table."""
-    s = _scope(ds, period, filters)
-    sec = Section("leaderboard", s)
-    if s.message:
-        sec.message = s.short_message
+    sec = _start("leaderboard", ds, period, filters)
+    if sec.empty:
         return sec
+    s = sec.scope
     f = s.compute(LEADERBOARD_KPIS, by="rep")
     sec.skipped.update(f.attrs.get("skipped", {}))
     f = f[f["rep"].notna()]
     w = _wide(f, "rep", "kpi").rename(columns={"activities_per_rep": "activities"}).reset_index()
     if w.empty:
-        sec.message = _no_period_data(s, "reps with sales or activities")
+        sec.message = _no_period_data(s, N_("No reps with sales or activities for {scope} in {period}."))
         return sec
     w["rep"] = w["rep"].astype(str)
     active = pd.Series(False, index=w.index)
@@ -947,7 +1077,7 @@ def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = N
         active |= w["win_rate"].notna()  # closed a deal (won or lost)
     w = w[active].reset_index(drop=True)
     if w.empty:
-        sec.message = _no_period_data(s, "reps with sales or activities")
+        sec.message = _no_period_data(s, N_("No reps with sales or activities for {scope} in {period}."))
         return sec
     deals = s.ds.tables.get("deals")
     if deals is not None and "team" in deals.columns:
@@ -967,23 +1097,25 @@ def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = N
                                                          np.where(qa >= THRESHOLDS[1], "at risk", "off track")))
     sec.frames["table"] = w
     if len(w) < 2 and "rep" in s.filters:
-        sec.message = "The leaderboard compares reps: this report is for one rep (see the rep scorecard)."
+        sec.message = _("The leaderboard compares reps: this report is for one rep (see the rep scorecard).")
     return sec
 
 
+@i18n.localised
 def leaderboard_table(table: pd.DataFrame, n: int = 10, currency: str = "USD") -> pd.DataFrame:
     """The top `n` rows of leaderboard().table as display text: Rep, Team, Revenue, Won deals, Win rate,
     Quota attainment, Deals created, Activities, Sales cycle (values formatted like the cards)."""
     if table is None or table.empty:
         return pd.DataFrame()
     top = table.head(n)
-    out = pd.DataFrame({"#": [f"{int(r)}" if pd.notna(r) else "" for r in top.get("rank", range(1, len(top) + 1))],
-                        "Rep": top["rep"].astype(str)})
+    out = pd.DataFrame({"#": [i18n.localize(f"{int(r)}") if pd.notna(r) else ""
+                              for r in top.get("rank", range(1, len(top) + 1))],
+                        _("Rep"): top["rep"].astype(str)})
     if "team" in top:
-        out["Team"] = top["team"].fillna("").astype(str)
+        out[_("Team")] = top["team"].fillna("").astype(str)
     for m, (title, unit) in _LEADERBOARD_COLUMNS.items():
         if m in top and m != "churn_after_sale":
-            out[title] = [card_value(v, unit, currency) for v in top[m]]
+            out[_(title)] = [card_value(v, unit, currency) for v in top[m]]
     out = out.set_index("#")
     out.index.name = None
     return out
@@ -1016,6 +1148,7 @@ def _median_status(value: float, median: float, direction: str) -> str | None:
     return "on track" if ratio >= THRESHOLDS[0] else "at risk" if ratio >= THRESHOLDS[1] else "off track"
 
 
+@_in_locale
 def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None,
               kpis: Iterable[str] = SCORECARD_KPIS) -> Section:
     """One rep (or one team) against the median of their peers, for the period.
@@ -1045,11 +1178,11 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
         f = s0.compute("revenue", by="rep")
         f = f[f["rep"].notna() & (f["value"] > 0)].sort_values(["value", "rep"], ascending=[False, True], kind="stable")
         if f.empty:
-            sec.message = _no_period_data(s0, "won deals (so no top rep to show)")
+            sec.message = _no_period_data(s0, N_("No won deals (so no top rep to show) for {scope} in {period}."))
             return sec
         subject = str(f["rep"].iloc[0])
-        sec.notes.append(f"No rep or team was chosen: showing the top rep by revenue in {s0.period_label}, "
-                         f"{subject}.")
+        sec.notes.append(_("No rep or team was chosen: showing the top rep by revenue in {period}, {rep}.",
+                           period=s0.period_label, rep=subject))
     peer_filters = {k: v for k, v in flt.items() if k not in ("rep", "team")}
     if level == "rep":
         deals = full.tables.get("deals")
@@ -1059,17 +1192,18 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
             team = str(t.mode().iloc[0]) if len(t) else None
         if team:
             peer_filters["team"] = team
-        peer_word = f"team {team}" if team else "peers"
+        peer_word = _("team {team}", team=team) if team else _("peers")
     else:
-        peer_word = "teams" + (f" in {flt['region']}" if flt.get("region") else "")
+        peer_word = _("teams in {region}", region=flt["region"]) if flt.get("region") else _("teams")
     peers = scope(full, p, peer_filters)
     sub = scope(full, p, {**peer_filters, level: subject})
     sec.scope = sub
-    peer_title = (f"Revenue by rep, {peer_word}" if level == "rep"
-                  else "Revenue by team" + (f", {flt['region']}" if flt.get("region") else ""))
+    peer_title = (_("Revenue by rep, {peers}", peers=peer_word) if level == "rep"
+                  else _("Revenue by team, {region}", region=flt["region"]) if flt.get("region")
+                  else _("Revenue by team"))
     sec.frames.update(subject=subject, level=level, peer_word=peer_word, peer_title=peer_title)
     kpis = [k for k in kpis if k in REGISTRY and peers.in_scope(k) is None]
-    prev, ly = p - 1, pd.Period(p.start_time - pd.DateOffset(years=1), p.freqstr)
+    prev, ly = p - 1, year_earlier(p)
     f = peers.compute(kpis, by=level, period=[ly, prev, p])
     sec.skipped.update(f.attrs.get("skipped", {}))
     f = f[f[level].notna()].copy()
@@ -1080,7 +1214,8 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
         if k in cur:
             active |= cur[k].fillna(0) > 0
     if subject not in cur.index or not active.get(subject, False):
-        sec.message = f"No sales or activity for {_SCOPE_WORDS[level]} {subject} in {s0.period_label}."
+        sec.message = _("No sales or activity for {scope} in {period}.",
+                        scope=scope_label({level: subject}), period=s0.period_label)
         return sec
     cur = cur[active]
     median = cur.median(numeric_only=True)
@@ -1106,17 +1241,23 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
             status = None if pd.isna(v) else ("on track" if v >= 1 else "at risk" if v >= 0.9 else "off track")
         else:
             status = _median_status(v, med, meta.direction)
-        med_text = f"{'team' if level == 'rep' else 'peer'} median {card_value(med, meta.unit, full.currency)}"
+        med_value = card_value(med, meta.unit, full.currency)
         # kpi_cards writes "Benchmark <text>": "Benchmark ≥ 30% · team median 28.1%" or
         # "Benchmark is the team median, $46.2k"
-        bench = (f"{meta.benchmark.text} · {med_text}" if meta.benchmark
-                 else f"is the {med_text.replace(' median ', ' median, ', 1)}")
+        if meta.benchmark:
+            rule = i18n.benchmark_text(meta.benchmark.text)
+            bench = (_("{benchmark} · team median {value}", benchmark=rule, value=med_value) if level == "rep"
+                     else _("{benchmark} · peer median {value}", benchmark=rule, value=med_value))
+        else:
+            bench = (_("is the team median, {value}", value=med_value) if level == "rep"
+                     else _("is the peer median, {value}", value=med_value))
         change = v - pv if pd.notna(v) and pd.notna(pv) else np.nan
         good = None
         if pd.notna(change) and meta.direction in ("higher", "lower"):
             good = bool(change > 0) if meta.direction == "higher" else bool(change < 0)
         if pd.isna(v):  # nothing to show (e.g. churn after sale without customers yet)
-            sec.skipped.setdefault(k, f"no value for {subject} in {s0.period_label}")
+            sec.skipped.setdefault(k, _("no value for {subject} in {period}", subject=subject,
+                                        period=s0.period_label))
             continue
         rows.append({"kpi": k, "name": CARD_NAMES.get(k, meta.name), "unit": meta.unit, "direction": meta.direction,
                      "value": v,
@@ -1131,6 +1272,7 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
     return sec
 
 
+@i18n.localised
 def scorecard_table(section: Section) -> pd.DataFrame:
     """scorecard().table as display text: KPI, the subject's value, the peer median, the benchmark and
     the status."""
@@ -1139,33 +1281,35 @@ def scorecard_table(section: Section) -> pd.DataFrame:
         return pd.DataFrame()
     cur = section.currency
     who = str(section.frames.get("subject"))
-    median = "Team median" if section.frames.get("level") == "rep" else "Median of teams"
+    median = _("Team median") if section.frames.get("level") == "rep" else _("Median of teams")
+    kpi_col = _("KPI")
     out = pd.DataFrame({
-        "KPI": t["name"].astype(str),
+        kpi_col: [i18n.kpi_name(k, name=n) for k, n in zip(t["kpi"], t["name"].astype(str))],
         who: [card_value(v, u, cur) for v, u in zip(t["value"], t["unit"])],
         median: [card_value(v, u, cur) for v, u in zip(t["median"], t["unit"])],
-        "Benchmark": [REGISTRY[k].benchmark.text if REGISTRY[k].benchmark else ("100%" if k == "quota_attainment"
-                      else "") for k in t["kpi"]],
-        "Status": [s if isinstance(s, str) else "not rated" for s in t["status"]],
+        _("Benchmark"): [i18n.benchmark_text(REGISTRY[k].benchmark.text) if REGISTRY[k].benchmark
+                         else (i18n.percent(1.0, 0) if k == "quota_attainment" else "") for k in t["kpi"]],
+        _("Status"): [i18n.status_text(s if isinstance(s, str) else "not rated") for s in t["status"]],
     })
-    out = out.set_index("KPI")
+    out = out.set_index(kpi_col)
     out.index.name = None
     return out
 
 
 # ----------------------------------------------------------------------------- data notes
 
-_KPI_WORDS = {"subscriptions": "MRR, churn, NRR and other subscription KPIs", "customers": "customer counts",
-              "spend": "CAC and other spend KPIs", "traffic": "website visitors", "surveys": "NPS"}
+_KPI_WORDS = {"subscriptions": N_("MRR, churn, NRR and other subscription KPIs"), "customers": N_("customer counts"),
+              "spend": N_("CAC and other spend KPIs"), "traffic": N_("website visitors"), "surveys": N_("NPS")}
 
 
+@_in_locale
 def data_notes(ds: Any, results: Iterable[Any] = (), period: Any = "", filters: Mapping[str, Any] | None = None
                ) -> Section:
     """What the report left out and why, and how fresh the data is.
 
     results: the sections and frames of the report (anything with .skipped, attrs["skipped"] or .notes).
-    skipped: {kpi: reason}; frames: table (KPI, Reason: one row per KPI left out, for display), text
-    (paragraphs for note())."""
+    skipped: {kpi: reason}; frames: table (KPI, Reason: one row per KPI left out), display (the same
+    with the KPI names as row labels, to show), text (paragraphs for note())."""
     s = _scope(ds, period, filters)
     sec = Section("data_notes", s)
     skipped: dict[str, str] = {}
@@ -1185,24 +1329,48 @@ def data_notes(ds: Any, results: Iterable[Any] = (), period: Any = "", filters: 
     text = []
     if s.as_of is not None:
         last = last_complete_period(s.full, "M")
-        text.append(f"Data as of {s.as_of.strftime('%d %B %Y').lstrip('0')}, the latest date in {s.full.name}; "
-                    f"the data starts on {dr[0].strftime('%d %B %Y').lstrip('0') if dr else '—'}. "
-                    f"The last complete month is {period_label(last)}; this report covers {s.period_label}.")
+        text.append(_("Data as of {date}, the latest date in {dataset}; the data starts on {start}. The last complete "
+                      "month is {last}; this report covers {period}.",
+                      date=i18n.date_label(s.as_of, calendar=s.calendar), dataset=i18n.isolate(s.full.name),
+                      start=i18n.date_label(dr[0], calendar=s.calendar) if dr else "—", last=period_label(last),
+                      period=s.period_label))
         if s.period.end_time.normalize() > s.as_of.normalize():
-            text.append(f"{s.period_label} is not complete in the data: its figures are to date.")
+            text.append(_("{period} is not complete in the data: its figures are to date.", period=s.period_label))
     if s.unscoped:
         tables = [t for t in s.unscoped if t in _KPI_WORDS]
         if tables:
             cols = sorted({c for t in tables for c in s.unscoped[t]})
-            words = [_KPI_WORDS[t] for t in tables]
-            words = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
-            text.append(f"This report is for {s.label}: {words} are not recorded by {' or '.join(cols)}, "
-                        f"so they are left out.")
-    text.append("Revenue counts won deals by close date; pipeline is the open deals at the end of the period; "
-                "targets come from the targets table.")
+            text.append(_("This report is for {scope}: {what} are not recorded by {dimension}, so they are left out.",
+                          scope=s.label, what=i18n.join([_(_KPI_WORDS[t]) for t in tables]),
+                          dimension=_join_or([_(_DIMENSION_WORDS.get(c, c)) for c in cols])))
+    text.append(_("Revenue counts won deals by close date; pipeline is the open deals at the end of the period; "
+                  "targets come from the targets table."))
     text.extend(notes)
-    rows = [{"KPI": REGISTRY[k].name if k in REGISTRY else k.replace("_", " ").capitalize(), "Reason": why}
-            for k, why in skipped.items()]
+    kpi_col, reason_col = _("KPI"), _("Reason")
+    rows = [{kpi_col: i18n.kpi_name(k), reason_col: _reason(why)} for k, why in skipped.items()]
     sec.skipped = skipped
-    sec.frames.update(table=pd.DataFrame(rows, columns=["KPI", "Reason"]), text="\n\n".join(text))
+    table = pd.DataFrame(rows, columns=[kpi_col, reason_col])
+    shown = table.set_index(kpi_col)  # for display: the KPI names head the rows (no row numbers)
+    shown.index.name = None
+    sec.frames.update(table=table, display=shown, text="\n\n".join(text))
     return sec
+
+
+# the KPI engine's reasons for skipping a KPI (kpitools.kpis), as patterns, in the report's language
+_REASONS = (
+    (re.compile(r"needs (?P<what>[\w.]+(?:(?:, | and | or )[\w.]+)*)$"), N_("needs {what}")),
+    (re.compile(r"needs the (?P<what>[\w.]+) table$"), N_("needs the {what} table")),
+)
+
+
+def _reason(why: Any) -> str:
+    """A skip reason in the active locale: the report's own reasons are already translated; the KPI
+    engine's common ones ("needs surveys") are matched, anything else is shown as it is."""
+    text = str(why)
+    if i18n.language() == "en":
+        return text
+    for pattern, template in _REASONS:
+        m = pattern.match(text)
+        if m:
+            return _(template, **m.groupdict())
+    return text

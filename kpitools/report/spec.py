@@ -29,18 +29,18 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kpitools.data.config import _line_of, read_yaml
-from kpitools.data.problems import DataError, Problem
+from kpitools.data.problems import DataError, Problem, setting_hint
 
-from .relative import resolve_period
+from .relative import RELATIVE, is_relative, resolve_period
 
 ALL_LABEL = "all"  # an empty value ("" = all regions) in file names and run ids
-NOT_FILTERS = ("data", "period")  # parameters that are not a scope (region, team, rep...)
+NOT_FILTERS = ("data", "period", "calendar", "locale", "currency")  # parameters that are not a scope (region, team, rep...)
 
 
 class BatchError(DataError):
@@ -60,6 +60,9 @@ class BatchSpec(BaseModel):
     workers: int | None = Field(None, ge=1, description="parallel runs (default: CPU count)")
     kernel: str | None = Field(None, description="kernel name (default: the notebook's)")
     fiscal_year_start: int = Field(1, ge=1, le=12, description="month fiscal quarters/years start in")
+    calendar: Literal["gregorian", "jalali"] | None = Field(
+        None, description="period system of the reports and their relative periods: gregorian or jalali; passed "
+                          "to the notebook as parameter `calendar` (default: the dataset's)")
     warmup: list[str] = Field([], description="extra modules to import in each kernel ahead of its run")
 
 
@@ -93,8 +96,13 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
-def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Path | None = None) -> Batch:
-    """Read, check and expand a batch spec; raises BatchError listing every problem."""
+def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Path | None = None,
+               check_data: bool = False) -> Batch:
+    """Read, check and expand a batch spec; raises BatchError listing every problem.
+
+    `check_data` also loads each run's dataset and checks it, its scope values (a region the
+    data does not have) and its period (no data in it), so that bad data stops the batch
+    before anything is written (`kpitools run` does this)."""
     spec_path = Path(spec_path)
     where = str(spec_path)
     base = (base or Path.cwd()).absolute()
@@ -122,10 +130,14 @@ def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Pat
                  for msg in title_problems]
     runs: list[Run] = []
     if root is not None:
-        runs, found = _make_runs(spec, combos, root, today, fill_title=not title_problems)
+        runs, found = _make_runs(spec, combos, root, today, fill_title=not title_problems, base=base)
         problems += [problem(loc, msg, hint) for loc, msg, hint in found]
     if problems:
-        raise BatchError(problems)
+        raise BatchError(list(dict.fromkeys(problems)))  # a template problem repeats for every run
+    if check_data:  # no problem above: one run per combination, in order
+        problems = _check_data(list(zip(runs, (locs for _, locs in combos))), base, base / root, problem)
+        if problems:
+            raise BatchError(problems)
     return Batch(spec_path=spec_path, spec=spec, notebook=notebook, root=base / root,
                  declared=declared, runs=runs, today=today)
 
@@ -179,15 +191,19 @@ def _check_parameters(spec: BatchSpec, declared: dict[str, Any], notebook: Path,
 
 
 def _make_runs(spec: BatchSpec, combos: list[tuple[dict[str, Any], dict[str, tuple]]], root: str,
-               today: dt.date, fill_title: bool) -> tuple[list[Run], list[Located]]:
+               today: dt.date, fill_title: bool, base: Path | None = None) -> tuple[list[Run], list[Located]]:
     """Resolve relative periods, fill the output template (values must stay inside the
     output folder) and make sure no two runs write one file."""
     fields = _template_fields(spec.output)
     runs: list[Run] = []
     problems: list[Located] = []
     by_path: dict[str, dict[str, Any]] = {}
+    data_calendars: dict[Any, str] = {}
     for params, locs in combos:
-        resolved = {k: resolve_period(v, today, spec.fiscal_year_start) for k, v in params.items()}
+        cal = _run_calendar(spec, params, base, data_calendars)
+        resolved = {k: resolve_period(v, today, spec.fiscal_year_start, cal) for k, v in params.items()}
+        if spec.calendar and not params.get("calendar"):  # the spec's calendar reaches the notebook
+            resolved["calendar"] = spec.calendar
         missing = [f for f in fields if f not in resolved]
         if missing:
             problems.append((("output",), f"{{{missing[0]}}} is not a parameter of every run",
@@ -195,9 +211,13 @@ def _make_runs(spec: BatchSpec, combos: list[tuple[dict[str, Any], dict[str, tup
             continue
         unsafe = [(f, _unsafe_in_path(resolved[f])) for f in fields if _unsafe_in_path(resolved[f])]
         for f, msg in unsafe:
-            problems.append((locs[f], f"value {resolved[f]!r} {msg}, and it names the output file",
+            problems.append((locs[f], f"value {_shown(f, resolved[f])!r} {msg}, and it names the output file",
                              f"use a value without / \\ .. or control characters, or leave {{{f}}} out of `output:`"))
-        if unsafe:
+        secret = [f for f in fields if _looks_secret(f, resolved[f])]
+        for f in secret:  # its value would be the file's name, in the portal and the manifest
+            problems.append((locs[f], f"{{{f}}} holds a secret: it cannot name the output file",
+                             f"leave {{{f}}} out of `output:`"))
+        if unsafe or secret:
             continue
         html = _fill(spec.output, resolved)
         rel = str(PurePosixPath(html).relative_to(root)) if root != "." else html
@@ -207,7 +227,7 @@ def _make_runs(spec: BatchSpec, combos: list[tuple[dict[str, Any], dict[str, tup
                              f"{_describe(params)}", "put the parameter that tells them apart into `output:`, "
                                                      "or remove the duplicate run"))
             continue
-        title = _fill(spec.title, resolved) if spec.title and fill_title else spec.title
+        title = _fill(spec.title, _masked(resolved)) if spec.title and fill_title else spec.title
         runs.append(Run(id=_run_id(rel), parameters=resolved, html=rel, scope=scope_of(resolved), title=title))
     return runs, problems
 
@@ -312,6 +332,19 @@ def _looks_secret(name: str, value: Any) -> bool:
     return has_secret(name, value)
 
 
+def _shown(name: str, value: Any) -> Any:
+    """A value as messages may show it: secrets masked."""
+    from .manifest import mask_value
+
+    return mask_value(name, value)
+
+
+def _masked(params: dict[str, Any]) -> dict[str, Any]:
+    from .manifest import mask_parameters
+
+    return mask_parameters(params)
+
+
 def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
     where = str(path)
     data, node = read_yaml(path, missing="no such batch spec", hint="give a params/*.yml file", error=BatchError)
@@ -340,7 +373,7 @@ def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
             else:
                 field_info = BatchSpec.model_fields.get(str(loc[0])) if loc else None
                 msg = err["msg"]
-                hint = field_info.description if field_info and field_info.description else ""
+                hint = setting_hint(err, key, field_info.description if field_info else None)
             problems.append(Problem(f"{at}{key}: {msg}", file=where, hint=hint))
         raise BatchError(problems) from None
 
@@ -350,12 +383,41 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
     out = []
     if not _type_ok(value, default):
         want = type(default).__name__
-        hint = f"quote it: {name}: \"{value}\"" if isinstance(default, str) and not isinstance(value, (list, dict)) \
+        hint = f"quote it: {name}: \"{_shown(name, value)}\"" if isinstance(default, str) and not isinstance(value, (list, dict)) \
             else f"the notebook's default is {default!r}"
         got = type(value).__name__
-        out.append((f"{value!r} is {_a(got)} {got}, the notebook expects {_a(want)} {want}", hint))
+        out.append((f"{_shown(name, value)!r} is {_a(got)} {got}, the notebook expects {_a(want)} {want}", hint))
     if isinstance(value, str) and any(ord(c) < 32 and c not in "\t" for c in value):
         out.append(("contains control characters (NUL, line breaks...)", "remove them"))
+    if name == "period" and isinstance(value, str) and value.strip() and not is_relative(value):
+        from kpitools.kpis.periods import parse_period
+
+        try:
+            try:
+                parse_period(value)
+            except ValueError:  # a Jalali date such as 1405-02-31
+                parse_period(value, calendar="jalali")
+        except ValueError:
+            close = difflib.get_close_matches(value.strip().lower().replace(" ", "_"), RELATIVE, n=1)
+            out.append((f"{value!r} is not a period", (f"did you mean {close[0]}? " if close else "")
+                        + "write a month 2026-10, a quarter 2026Q3, a year 2026, or a relative period such as "
+                          "last_complete_month or last_complete_quarter-1"))
+    if name == "calendar" and isinstance(value, str) and value.strip():
+        from kpitools.kpis.periods import CALENDARS, calendar_name
+
+        try:
+            calendar_name(value)
+        except ValueError:
+            out.append((f"{value!r} is not a calendar", f"use one of {', '.join(CALENDARS)}, or \"\" for the "
+                                                        "dataset's"))
+    if name == "locale" and isinstance(value, str) and value.strip():
+        from kpitools.i18n import LANGUAGES, normalize
+
+        try:
+            normalize(value)
+        except ValueError:
+            out.append((f"{value!r} is not a locale", f"use a language code such as {', '.join(LANGUAGES)} (or with a "
+                                                      "country: ar_SA), or \"\" for English"))
     if name == "data" and isinstance(value, str) and value:
         path = Path(value).expanduser()
         if not path.is_absolute():
@@ -365,6 +427,113 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
                                                   "(relative to the folder you run kpitools in); "
                                                   "`kpitools sample data/sample` writes the demo data"))
     return out
+
+
+def _check_data(runs: list[tuple[Run, dict[str, tuple]]], base: Path, root: Path, problem: Any) -> list[Problem]:
+    """Load each run's dataset once (the batch's prepared copy when the data is unchanged) and check
+    the run's scope values and period against it. `data: ""` (the built-in sample) is not checked."""
+    import kpitools
+    from kpitools.data.validate import scope_problems
+    from kpitools.kpis.compute import period_spans
+
+    out: list[Problem] = []
+    datasets: dict[str, Any] = {}
+    seen: set[tuple] = set()
+    for run, locs in runs:
+        data = run.parameters.get("data")
+        if not isinstance(data, str) or not data:
+            continue
+        if data not in datasets:
+            datasets[data] = None
+            try:
+                datasets[data] = _prepared(data, base, root) or kpitools.load(_absolute(data, base))
+            except DataError as e:  # the data's own problems name its files, tables, columns and rows
+                out += [p for p in e.problems if p.severity == "error"]
+        ds = datasets[data]
+        if ds is None:
+            continue
+        period = run.parameters.get("period")
+        spans = None
+        if isinstance(period, str) and period.strip():
+            try:
+                cal = run.parameters.get("calendar") or getattr(ds, "calendar", "gregorian")
+                spans = period_spans(period, ds.fiscal_year_start, cal)
+            except ValueError:
+                pass  # reported with the spec's values
+        filters = {k: v for k, v in run.parameters.items() if k not in NOT_FILTERS}
+        for p in scope_problems(ds, filters, spans, period=str(period)):
+            loc = locs.get(p.column or "period", ("parameters", p.column or "period"))
+            if (loc, p.message) not in seen:
+                seen.add((loc, p.message))
+                out.append(problem(loc, f"{p.message} (data: {data})", p.hint))
+    return out
+
+
+def _run_calendar(spec: BatchSpec, params: dict[str, Any], base: Path | None, cache: dict[Any, str]) -> str:
+    """The calendar a run's relative periods resolve in: its `calendar` parameter, else the spec's
+    `calendar:`, else its dataset.yml's `calendar:`, else gregorian."""
+    from kpitools.kpis.periods import calendar_name
+
+    value = params.get("calendar") or spec.calendar
+    if not value:
+        data = params.get("data")
+        if data not in cache:
+            cache[data] = _data_calendar(data, base)
+        value = cache[data]
+    try:
+        return calendar_name(value)
+    except ValueError:  # reported by _check_value
+        return "gregorian"
+
+
+def _data_calendar(data: Any, base: Path | None) -> str:
+    """The `calendar:` of a dataset.yml (of a folder holding one); "" when there is none."""
+    if not isinstance(data, str) or not data or base is None:
+        return ""
+    path: Path | None = _absolute(data, base)
+    if path.is_dir():
+        path = next((path / n for n in ("dataset.yml", "dataset.yaml") if (path / n).is_file()), None)
+    if path is None or path.suffix.lower() not in (".yml", ".yaml") or not path.is_file():
+        return ""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ""  # the data check reports a broken config
+    value = config.get("calendar") if isinstance(config, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _absolute(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _prepared(data: str, base: Path, root: Path) -> Any:
+    """The dates and dimension columns of the Parquet copy an earlier batch made of this unchanged
+    data (quick to read, little memory: the copy was validated when it was made), or None."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from kpitools.data.dataset import Dataset
+    from kpitools.data.schema import DIMENSIONS, TABLES
+
+    from .batch import CACHE_DIR, data_fingerprint, prepared_folder
+
+    copy = prepared_folder(root / CACHE_DIR, data_fingerprint(str(_absolute(data, base)))) / "dataset.yml"
+    if not (copy.is_file() and (copy.parent / "prepared.json").is_file()):
+        return None
+    try:
+        config = yaml.safe_load(copy.read_text(encoding="utf-8"))
+        tables = {}
+        for name, table in config["tables"].items():
+            wanted = {c.name for c in TABLES[name].columns
+                      if c.name in DIMENSIONS or (c.kind in ("date", "month") and not c.planned)}
+            path = copy.parent / table["path"]
+            tables[name] = pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in wanted])
+        return Dataset(tables=tables, fiscal_year_start=config.get("fiscal_year_start", 1),
+                       calendar=config.get("calendar", "gregorian"), source=copy)
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
+        return None  # an unreadable copy: batch.py makes a new one; check the source instead
 
 
 def _a(word: str) -> str:
@@ -453,7 +622,7 @@ def _fill(template: str, params: dict[str, Any]) -> str:
 
 
 def _describe(params: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {v!r}" for k, v in params.items() if k != "data") + "}"
+    return "{" + ", ".join(f"{k}: {v!r}" for k, v in _masked(params).items() if k != "data") + "}"
 
 
 def _run_id(rel_html: str) -> str:

@@ -9,6 +9,11 @@ measures gather the rest into "Other", others say how many are not shown).
 Figures are created without pyplot (a `Figure` subclass, `export.Chart`), so they never pile up in
 pyplot's registry, are safe in worker threads, and show exactly once when returned in a notebook cell.
 
+Every chart takes `locale=` ("fa", "ru"...; default the active locale, kpitools.i18n): titles, legends,
+labels, numbers and alt text in that language; Arabic-script text is shaped and ordered by matplotlib's own
+text layout (libraqm, matplotlib >= 3.11), with the house font (DejaVu Sans) holding the Persian, Arabic and
+Cyrillic glyphs; titles and legends start on the right in right-to-left locales.
+
 Table KPIs straight from `kpitools.compute` (columns period, <dimension>, kpi "table.measure",
 value) are accepted too: they are pivoted to one column per measure, keeping the latest period.
 """
@@ -27,6 +32,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from .. import i18n
+from ..i18n import N_
+from ..i18n import gettext as _
 from .export import Chart
 from .theme import (DPI, FIGSIZE, HOUSE_COLORS, MISSING, STATUS_COLORS, ValueFormatter, format_money,
                     format_value, group_colors, status_color, use_house_style)
@@ -34,7 +42,7 @@ from .theme import (DPI, FIGSIZE, HOUSE_COLORS, MISSING, STATUS_COLORS, ValueFor
 __all__ = ["kpi_trend", "period_bars", "funnel", "pipeline_by_stage", "mrr_waterfall", "cohort_heatmap",
            "rep_leaderboard", "product_revenue_volume", "channel_comparison"]
 
-NO_DATA = "No data for this period"
+NO_DATA = N_("No data for this period")
 _HALO = [patheffects.withStroke(linewidth=3, foreground="white")]  # keeps text legible over lines
 LABEL_WIDTH = 22  # characters of a category label before "…"
 TITLE_WIDTH = 70
@@ -56,12 +64,18 @@ def _clip(text: Any, width: int = LABEL_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def _label(x: Any, width: int = LABEL_WIDTH) -> str:
-    """A category label for a chart: "cold_email" -> "Cold email", "mql" -> "MQL", truncated."""
+def _label(x: Any, width: int = LABEL_WIDTH, column: str | None = None) -> str:
+    """A category label for a chart: "cold_email" -> "Cold email", "mql" -> "MQL", truncated; a canonical
+    value of `column` (a funnel stage, a channel, an MRR movement) in the active locale's words."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
-        return "(none)"
+        return _("(none)")
     text = str(x).strip()
+    if text == "Other":
+        return _clip(_("Other"), width)
     if re.fullmatch(r"[a-z0-9_]+", text):  # an id, not a name someone typed
+        word = i18n.pgettext(column, text) if column else text
+        if word != text:
+            return _clip(word, width)
         words = [w.upper() if w in _ACRONYMS else w for w in text.split("_")]
         text = " ".join(words)
         text = text[:1].upper() + text[1:]
@@ -86,30 +100,28 @@ def _require(df: pd.DataFrame, cols: Iterable[str], chart: str) -> None:
 
 
 def _period_text(p: Any) -> str:
-    """"Sep 2026", "Q3 2026", "2026", "7 Sep 2026" for a pandas Period; str() otherwise."""
-    if isinstance(p, pd.Period):
-        f = p.freqstr.split("-")[0]
-        if f == "M":
-            return p.strftime("%b %Y")
-        if f.startswith("Q"):
-            return f"Q{p.quarter} {p.qyear}"
-        if f.startswith(("Y", "A")):
-            return str(p.qyear)
-        d = p.start_time
-        return f"{'week of ' if f.startswith('W') else ''}{d.day} {d:%b %Y}"
-    if isinstance(p, pd.Timestamp):
-        return f"{p.day} {p:%b %Y}"
-    return str(p)
+    """"Sep 2026", "Q3 2026", "2026", "7 Sep 2026" for a pandas Period (or a Jalali period: "Mehr 1405"),
+    in the active locale; str() otherwise."""
+    return i18n.period_short(p)
 
 
-def _freq_word(p: Any) -> str:
-    if isinstance(p, pd.Period):
-        f = p.freqstr.split("-")[0]
-        for prefix, word in (("M", "month"), ("Q", "quarter"), ("Y", "year"), ("A", "year"), ("W", "week"),
-                             ("D", "day"), ("B", "day")):
-            if f.startswith(prefix):
-                return word
-    return "period"
+_SPANS = {"M": N_("by month, {first} to {last}"), "Q": N_("by quarter, {first} to {last}"),
+          "Y": N_("by year, {first} to {last}"), "W": N_("by week, {first} to {last}"),
+          "D": N_("by day, {first} to {last}")}
+_COHORT_SPANS = {"M": N_("{n} monthly cohorts from {first} to {last}"),
+                 "Q": N_("{n} quarterly cohorts from {first} to {last}"),
+                 "Y": N_("{n} yearly cohorts from {first} to {last}"), "W": N_("{n} weekly cohorts from {first} to {last}"),
+                 "D": N_("{n} daily cohorts from {first} to {last}")}
+
+
+def _kind(p: Any) -> str | None:
+    return i18n.period_kind(p) if isinstance(p, pd.Period) or i18n.is_jalali(p) else None
+
+
+def _span_text(first: Any, last: Any) -> str:
+    """"by month, Sep 2024 to Sep 2026"."""
+    return _(_SPANS.get(_kind(last), N_("by period, {first} to {last}")), first=_period_text(first),
+             last=_period_text(last))
 
 
 def _pct_change(v: float, ref: float, unit: str) -> str | None:
@@ -119,11 +131,19 @@ def _pct_change(v: float, ref: float, unit: str) -> str | None:
         return None
     if unit in ("ratio", "score"):
         d = (v - ref) * (100 if unit == "ratio" else 1)
-        return "unchanged" if round(d, 1) == 0 else f"{'up' if d > 0 else 'down'} {abs(d):.1f} points"
+        if round(d, 1) == 0:
+            return _("unchanged")
+        pts = i18n.localize(f"{abs(d):.1f}")
+        count = i18n.plural_count(0.5)  # a number with a decimal: "1.0 points"
+        return (i18n.ngettext("up {n} point", "up {n} points", count, n=pts) if d > 0
+                else i18n.ngettext("down {n} point", "down {n} points", count, n=pts))
     if ref == 0:
         return None
     d = v / ref - 1
-    return "unchanged" if round(d, 3) == 0 else f"{'up' if d > 0 else 'down'} {format_value(abs(d), 'ratio')}"
+    if round(d, 3) == 0:
+        return _("unchanged")
+    amount = format_value(abs(d), "ratio")
+    return _("up {amount}", amount=amount) if d > 0 else _("down {amount}", amount=amount)
 
 
 def _kpi_meta(kpi_id: str) -> tuple[str, str]:
@@ -133,13 +153,13 @@ def _kpi_meta(kpi_id: str) -> tuple[str, str]:
     base, _, measure = str(kpi_id).partition(".")
     k = REGISTRY.get(measure or base)
     if k is not None and k.unit != "table":
-        return (k.name if not measure else _label(measure, 60)), k.unit
+        return i18n.kpi_name(k), k.unit
     if measure in ("revenue", "avg_purchase_value"):
-        return _label(measure, 60), "money"
+        return i18n.kpi_name(measure), "money"
     if measure in ("quantity", "count", "won_deals"):
-        return _label(measure, 60), "count"
+        return (i18n.kpi_name(measure) if measure in REGISTRY else _label(measure, 60)), "count"
     if measure == "share":
-        return "Share", "ratio"
+        return _("Share"), "ratio"
     return _label(measure or base, 60), ""
 
 
@@ -174,7 +194,7 @@ def _top(df: pd.DataFrame, label: str, by: str, n: int, sums: Sequence[str] = ()
     head, rest = df.iloc[:keep], df.iloc[keep:]
     if sums:
         other = {c: (rest[c].sum(min_count=1) if c in sums else np.nan) for c in df.columns if c != label}
-        other[label] = "Other"
+        other[label] = "Other"  # shown as _("Other") by _label
         head = pd.concat([head, pd.DataFrame([other])], ignore_index=True)
     return head, len(rest)
 
@@ -182,27 +202,45 @@ def _top(df: pd.DataFrame, label: str, by: str, n: int, sums: Sequence[str] = ()
 def _figure(height: float = FIGSIZE[1], ncols: int = 1, **subplot_kw: Any) -> tuple[Figure, Any]:
     use_house_style()
     fig = Chart(figsize=(FIGSIZE[0], height), dpi=DPI, layout="constrained")
-    return fig, fig.subplots(1, ncols, **subplot_kw)
+    axes = fig.subplots(1, ncols, **subplot_kw)
+    if i18n.is_rtl():  # titles start on the right, where a right-to-left reader starts
+        for ax in np.atleast_1d(axes):
+            ax.set_title("", loc="left")
+    return fig, axes
+
+
+def _title(ax: Any, text: str, **kw: Any) -> None:
+    """The axes title, at the reading start: left, or right in a right-to-left locale."""
+    ax.set_title(text, loc="right" if i18n.is_rtl() else "left", **kw)
+
+
+def _suptitle(fig: Figure, text: str) -> None:
+    rtl = i18n.is_rtl()
+    fig.suptitle(text, x=0.99 if rtl else 0.01, ha="right" if rtl else "left", fontsize=13, fontweight="bold")
 
 
 def _empty(title: str, message: str = NO_DATA) -> Figure:
+    message = _(message)
     fig, ax = _figure(height=2.0)
     ax.set_axis_off()
-    ax.set_title(_clip(title, TITLE_WIDTH))
+    _title(ax, _clip(title, TITLE_WIDTH))
     ax.text(0.5, 0.45, message, ha="center", va="center", fontsize=12, color=HOUSE_COLORS["muted"],
             transform=ax.transAxes)
-    fig.alt_text = f"{title}: {message[:1].lower() + message[1:]}."
+    fig.alt_text = _("{title}: {message}.", title=title, message=message[:1].lower() + message[1:])
+    _rtl_texts(fig)
     return fig
 
 
 def _note(ax: Any, text: str) -> None:
     """A muted footnote under the axes, below any tick labels (the constrained layout keeps it in)."""
+    rtl = i18n.is_rtl()
     if ax.xaxis.get_visible():  # the x label slot sits under the tick labels
-        ax.set_xlabel("; ".join(t for t in (ax.get_xlabel(), text) if t), loc="left", fontsize=9,
-                      color=HOUSE_COLORS["muted"])
+        ax.set_xlabel(_("; ").join(t for t in (ax.get_xlabel(), text) if t), loc="right" if rtl else "left",
+                      fontsize=9, color=HOUSE_COLORS["muted"])
         return
-    ax.annotate(text, xy=(0, 0), xycoords="axes fraction", xytext=(0, -8), textcoords="offset points",
-                ha="left", va="top", fontsize=9, color=HOUSE_COLORS["muted"])
+    ax.annotate(text, xy=(1 if rtl else 0, 0), xycoords="axes fraction", xytext=(0, -8),
+                textcoords="offset points", ha="right" if rtl else "left", va="top", fontsize=9,
+                color=HOUSE_COLORS["muted"])
 
 
 def _bar_height(n_rows: int, per_row: float = 0.32, base: float = 1.1) -> float:
@@ -227,7 +265,7 @@ def _bar_labels(ax: Any, bars: Any, values: Sequence[float], unit: str, currency
 def _title_legend(ax: Any, title: str, handles: Sequence[Any] = (), label_chars: int = 0) -> None:
     """Title, then a one-line legend (wrapped to more rows if it would not fit) above the axes.
     label_chars: longest category label left of the axes, which narrows the room for the legend."""
-    ax.set_title(_clip(title, TITLE_WIDTH), pad=10)
+    _title(ax, _clip(title, TITLE_WIDTH), pad=10)
     if not handles:
         return
     room = FIGSIZE[0] - 0.3 - (0.25 + 0.075 * label_chars if label_chars else 0.7)  # inches
@@ -237,12 +275,47 @@ def _title_legend(ax: Any, title: str, handles: Sequence[Any] = (), label_chars:
         if ncols == 1 or sum(max(widths[c::ncols]) for c in range(ncols)) <= room:
             break
     by_row = [h for c in range(ncols) for h in handles[c::ncols]]  # so the wrapped legend reads across
-    ax.legend(handles=by_row, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=ncols, borderaxespad=0.2,
-              handlelength=1.6, columnspacing=1.2)
-    ax.set_title(_clip(title, TITLE_WIDTH), pad=8 + 17 * rows)
+    rtl = i18n.is_rtl()
+    if rtl and rows == 1:  # read from the right: the first entry rightmost
+        by_row = by_row[::-1]
+    ax.legend(handles=by_row, loc="lower right" if rtl else "lower left", bbox_to_anchor=(1 if rtl else 0, 1.0),
+              ncols=ncols, borderaxespad=0.2, handlelength=1.6, columnspacing=1.2, markerfirst=not rtl)
+    _title(ax, _clip(title, TITLE_WIDTH), pad=8 + 17 * rows)
+
+
+def _heading(title: str, period: str) -> str:
+    """"Funnel, Sep 2026": a chart's title with the period it shows."""
+    return _("{title}, {period}", title=title, period=period) if period else title
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _lower(text: str) -> str:
+    """"Expansion" -> "expansion"; acronyms stay ("MRR")."""
+    return text if len(text) > 1 and text[1].isupper() else text[:1].lower() + text[1:]
+
+
+RLM = "\u200f"  # right-to-left mark
+
+
+def _rtl_texts(fig: Figure) -> None:
+    """In a right-to-left locale every text starts with a right-to-left mark: matplotlib takes a text's
+    direction from its first strong character, and a number or a Latin name first (or CLDR's left-to-right
+    mark before a sign, "‎+۳۵ هزار دلار") would lay a Persian label out left to right."""
+    if not i18n.is_rtl():
+        return
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        if text and not text.startswith(RLM):
+            t.set_text(RLM + text)
 
 
 def _finish(fig: Figure, alt: str) -> Figure:
+    _rtl_texts(fig)
     fig.alt_text = re.sub(r"\s+", " ", alt).strip()
     return fig
 
@@ -265,13 +338,14 @@ def _to_x(periods: Iterable[Any]) -> dict[Any, Any]:
     axis, gaps included), else its position in sorted order (a category axis)."""
     keys = list(dict.fromkeys(p for p in periods if not pd.isna(p)))
     try:
-        starts = [p.start_time if isinstance(p, pd.Period) else
+        starts = [p.start_time if isinstance(p, pd.Period) or i18n.is_jalali(p) else
                   (p if isinstance(p, pd.Timestamp) else pd.Period(str(p)).start_time) for p in keys]
         return {k: np.datetime64(s, "ns") for k, s in zip(keys, starts)}
     except (ValueError, TypeError):
         return {k: i for i, k in enumerate(sorted(keys, key=str))}
 
 
+@i18n.localised
 def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd.Series | float | None = None,
               forecast: pd.DataFrame | None = None, *, title: str | None = None, unit: str | None = None,
               currency: str = "USD", by: str | None = None, max_groups: int = 6) -> Figure:
@@ -283,6 +357,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
     target: a number, a Series indexed by period, or a frame with period and target (or value).
     forecast: frame indexed by period (or with a period column): mean, lo_80, hi_80, lo_95, hi_95.
     """
+    title = _(title) if title else title
     df = _as_frame(actual)
     kpi_id = None
     if df is not None and "kpi" in df.columns and df["kpi"].nunique() > 0:
@@ -297,7 +372,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         title = title if title is not None else name
         unit = unit if unit is not None else kpi_unit
     if title is None:
-        title = str(actual.name) if isinstance(actual, pd.Series) and actual.name is not None else "Trend"
+        title = str(actual.name) if isinstance(actual, pd.Series) and actual.name is not None else _("Trend")
     unit = unit or ""
     if _is_empty(df):
         return _empty(title)
@@ -330,12 +405,12 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
     fig, ax = _figure()
     ax.yaxis.set_major_formatter(ValueFormatter(unit, currency))
     if unit in ("days", "months", "minutes"):
-        ax.set_ylabel(unit)
+        ax.set_ylabel(i18n.pgettext("unit", unit))
     ax.grid(axis="x", visible=False)
     legend: list[Any] = []
     latest_period = df.loc[df["value"].notna(), "period"].max() if df["value"].notna().any() else None
     first_period = df.loc[df["value"].notna(), "period"].min() if latest_period is not None else None
-    span = f"by {_freq_word(latest_period)}, {_period_text(first_period)} to {_period_text(latest_period)}"
+    span = _span_text(first_period, latest_period)
     note = ""
 
     if by is not None:
@@ -343,38 +418,43 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         order = last.sort_values(ascending=False).index.tolist()
         shown = order[:max_groups]
         if len(order) > max_groups:
-            note = f"The {max_groups} highest of {len(order)} by latest value; {len(order) - max_groups} not shown"
+            note = _("The {shown} highest of {n} by latest value; {hidden} not shown", shown=i18n.localize(str(max_groups)),
+                     n=i18n.localize(str(len(order))), hidden=i18n.localize(str(len(order) - max_groups)))
         colors = group_colors(shown)
         for g in shown:
             part = df[df[by] == g].sort_values("period")
             (line,) = ax.plot(xs(part["period"]), part["value"], color=colors[g], lw=2,
                               marker="o" if len(part) <= 12 else None, ms=4, label=_label(g, 18))
             legend.append(line)
-        parts = [f"{_label(g, 60)} {format_value(last[g], unit, currency)}" for g in shown[:4]]
-        more = f"; {len(order) - 4} more" if len(order) > 4 else ""
-        alt = f"{title} {span}, by {by}: latest {', '.join(parts)}{more}."
+        parts = [_("{name} {value}", name=_label(g, 60), value=format_value(last[g], unit, currency))
+                 for g in shown[:4]]
+        alt = _("{title} {span}, by {dimension}: latest {values}", title=title, span=span,
+                dimension=_(by), values=_(", ").join(parts))
+        if len(order) > 4:
+            alt = _("{text}; {n} more", text=alt, n=i18n.localize(str(len(order) - 4)))
+        alt = _("{sentence}.", sentence=alt)
     else:
         df = df.sort_values("period")
         if fc is not None:
             fc = fc.sort_values("period")
             fx = xs(fc["period"])
-            for lo, hi, alpha, name in (("lo_95", "hi_95", 0.15, "95% range"), ("lo_80", "hi_80", 0.30, "80% range")):
+            for lo, hi, alpha, name in (("lo_95", "hi_95", 0.15, _("95% range")), ("lo_80", "hi_80", 0.30, _("80% range"))):
                 if lo in fc.columns and hi in fc.columns:
                     legend.insert(0, ax.fill_between(fx, _num(fc[lo]), _num(fc[hi]), color=HOUSE_COLORS["forecast"],
                                                      alpha=alpha, lw=0, label=name))
             last_ok = df.dropna(subset=["value"]).iloc[-1:]  # join the forecast to the last actual point
             mx = np.concatenate([xs(last_ok["period"]), fx])
             my = np.concatenate([last_ok["value"].to_numpy(), _num(fc["mean"]).to_numpy()])
-            legend.insert(0, ax.plot(mx, my, color=HOUSE_COLORS["forecast"], ls="--", lw=2, label="Forecast")[0])
+            legend.insert(0, ax.plot(mx, my, color=HOUSE_COLORS["forecast"], ls="--", lw=2, label=_("Forecast"))[0])
         if tg is not None and not _num(tg["target"]).isna().all():
             tg = tg.sort_values("period")
             legend.insert(0, ax.plot(xs(tg["period"]), _num(tg["target"]), color=HOUSE_COLORS["target"], ls=(0, (4, 3)),
-                                     lw=1.5, label="Target")[0])
+                                     lw=1.5, label=_("Target"))[0])
         elif target is not None and np.isscalar(target) and not pd.isna(target):
             legend.insert(0, ax.axhline(float(target), color=HOUSE_COLORS["target"], ls=(0, (4, 3)), lw=1.5,
-                                        label="Target"))
+                                        label=_("Target")))
         (line,) = ax.plot(xs(df["period"]), df["value"], color=HOUSE_COLORS["actual"], lw=2.2,
-                          marker="o" if len(df) <= 12 else None, ms=4, label="Actual")
+                          marker="o" if len(df) <= 12 else None, ms=4, label=_("Actual"))
         legend.insert(0, line)
         ok = df.dropna(subset=["value"])
         lx, ly = xs(ok["period"].iloc[-1:])[0], ok["value"].iloc[-1]
@@ -382,31 +462,42 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         ax.annotate(format_value(ly, unit, currency), (lx, ly), xytext=(-4, 8), textcoords="offset points",
                     ha="right", fontsize=10, fontweight="bold", color=HOUSE_COLORS["actual"],
                     path_effects=_HALO)
-        alt = f"{title} {span}: latest ({_period_text(latest_period)}) {format_value(ly, unit, currency)}"
+        alt = _("{title} {span}: latest ({period}) {value}", title=title, span=span,
+                period=_period_text(latest_period), value=format_value(ly, unit, currency))
         if len(ok) > 1:
             change = _pct_change(ly, ok["value"].iloc[-2], unit)
             if change:
-                alt += f", {change} on {_period_text(ok['period'].iloc[-2])}"
+                alt = _("{text}, {change} on {previous}", text=alt, change=change,
+                        previous=_period_text(ok["period"].iloc[-2]))
         tv = float(target) if target is not None and np.isscalar(target) else None
         if tg is not None:
             match = _num(tg.loc[tg["period"] == latest_period, "target"])
             tv = float(match.iloc[0]) if len(match) else None
         if tv is not None and not math.isnan(tv) and tv != 0:
             gap = ly / tv - 1
-            alt += (f", {format_value(abs(gap), 'ratio')} {'above' if gap > 0 else 'below'} target "
-                    f"({format_value(tv, unit, currency)})" if round(gap, 3) else ", on target")
-        alt += "."
+            if not round(gap, 3):
+                alt = _("{text}, on target", text=alt)
+            elif gap > 0:
+                alt = _("{text}, {amount} above target ({target})", text=alt, amount=format_value(abs(gap), "ratio"),
+                        target=format_value(tv, unit, currency))
+            else:
+                alt = _("{text}, {amount} below target ({target})", text=alt, amount=format_value(abs(gap), "ratio"),
+                        target=format_value(tv, unit, currency))
+        alt = _("{sentence}.", sentence=alt)
         if fc is not None and _num(fc["mean"]).notna().any():
             end = fc.dropna(subset=["mean"]).iloc[-1]
-            alt += f" Forecast for {_period_text(end['period'])}: {format_value(end['mean'], unit, currency)}"
+            text = _("Forecast for {period}: {value}", period=_period_text(end["period"]),
+                     value=format_value(end["mean"], unit, currency))
             if {"lo_80", "hi_80"} <= set(fc.columns) and not pd.isna(end["lo_80"]):
-                alt += (f" (80% range {format_value(end['lo_80'], unit, currency)} to "
-                        f"{format_value(end['hi_80'], unit, currency)})")
-            alt += "."
+                text = _("{text} (80% range {low} to {high})", text=text, low=format_value(end["lo_80"], unit, currency),
+                         high=format_value(end["hi_80"], unit, currency))
+            alt += " " + _("{sentence}.", sentence=text)
 
     if unit in ("money", "count") and np.nanmin(ax.get_ylim()) > 0:
         ax.set_ylim(bottom=0)  # sums start at zero so changes are not exaggerated
-    if is_time:
+    if is_time and (i18n.language() != "en" or any(i18n.is_jalali(p) for p in xmap)):
+        _period_ticks(ax, xmap)
+    elif is_time:
         locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
@@ -420,11 +511,33 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
     return _finish(fig, alt)
 
 
+def _period_ticks(ax: Any, xmap: dict[Any, Any], most: int = 7) -> None:
+    """Time-axis ticks at period starts, labelled in the active locale and the periods' own calendar
+    (matplotlib's date ticks know only Gregorian English months): "Mehr 1405", then month names alone
+    until the year changes."""
+    periods = [p for p in sorted(xmap, key=xmap.get) if isinstance(p, pd.Period) or i18n.is_jalali(p)]
+    if not periods:
+        return
+    step = max(1, math.ceil(len(periods) / most))
+    picks = periods[::step]
+    labels, year = [], None
+    for p in picks:
+        kind = i18n.period_kind(p)
+        if kind == "M" and i18n.period_year(p) == year:
+            labels.append(i18n.month_name(p.month, calendar="jalali" if i18n.is_jalali(p) else "gregorian",
+                                          width="wide" if i18n.is_jalali(p) else "abbreviated"))
+        else:
+            labels.append(_period_text(p))
+        year = i18n.period_year(p)
+    ax.set_xticks([xmap[p] for p in picks], labels)
+
+
 # ----------------------------------------------------------------------------- 2. this vs previous periods
 
 _COMPARE = (("value", "actual"), ("previous", "previous"), ("last_year", "last_year"))
 
 
+@i18n.localised
 def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | None = None, *,
                 label: str | None = None, currency: str = "USD", max_groups: int = 10) -> Figure:
     """This period vs the previous period vs the same period a year earlier, as grouped horizontal bars:
@@ -434,8 +547,9 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
     df: columns <label>, value, and previous and/or last_year (the output of `kpitools.kpis.compare`
     fits as is). label: the category column (default: the group column, else name, else kpi).
     """
-    title = title or "This period vs previous periods"
-    if _is_empty(df, [c for c, _ in _COMPARE]):
+    default_title = title is None
+    title = _(title) if title else _("This period vs previous periods")
+    if _is_empty(df, [c for c, _color in _COMPARE]):
         return _empty(title)
     _require(df, ["value"], "period_bars")
     df, period = _latest(df)
@@ -450,7 +564,7 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
         raise ValueError("period_bars draws one KPI by group, or several KPIs without a group: filter the frame")
 
     df = df.copy()
-    for c, _ in _COMPARE:
+    for c, _color in _COMPARE:
         df[c] = _num(df[c]) if c in df.columns else np.nan
     if unit is not None:
         df["_unit"] = unit
@@ -460,8 +574,9 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
         df["_unit"] = df["kpi"].map(lambda k: _kpi_meta(k)[1])
     else:
         df["_unit"] = ""
-    if "kpi" in df.columns and df["kpi"].nunique() == 1 and title == "This period vs previous periods":
-        title = f"{_kpi_meta(df['kpi'].iloc[0])[0]} by {_label(label, 30).lower()}"
+    if "kpi" in df.columns and df["kpi"].nunique() == 1 and default_title:
+        title = _("{kpi} by {dimension}", kpi=_kpi_meta(df["kpi"].iloc[0])[0], dimension=_(label)
+                  if label in ("region", "team", "rep", "product", "channel") else _label(label, 30).lower())
     same_scale = df["_unit"].nunique() <= 1
     cut = 0
     if not by_kpi:
@@ -472,7 +587,7 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
     n, k = len(df), len(series)
 
     # bars of one row share a scale; rows share one too unless their units differ
-    values = df[[c for c, _ in series]].to_numpy(dtype=float)
+    values = df[[c for c, _color in series]].to_numpy(dtype=float)
     if same_scale:
         scale = np.ones(n)
     else:
@@ -481,10 +596,10 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
     fig, ax = _figure(height=_bar_height(n, per_row=0.22 * k + 0.12))
     h = 0.8 / k
     p = df["period"].iloc[0] if "period" in df.columns and len(df) else None
-    names = {"value": "This period", "previous": "Previous period", "last_year": "Same period last year"}
-    if isinstance(p, pd.Period):
-        names = {"value": _period_text(p), "previous": _period_text(p - 1),
-                 "last_year": _period_text(pd.Period(p.start_time - pd.DateOffset(years=1), p.freq))}
+    names = {"value": _("This period"), "previous": _("Previous period"), "last_year": _("Same period last year")}
+    if isinstance(p, pd.Period) or i18n.is_jalali(p):
+        from ..kpis.periods import year_earlier
+        names = {"value": _period_text(p), "previous": _period_text(p - 1), "last_year": _period_text(year_earlier(p))}
     for j, (c, color) in enumerate(series):
         y = np.arange(n) - 0.4 + h * (j + 0.5)
         raw = df[c].to_numpy(dtype=float)
@@ -498,29 +613,33 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
     _title_legend(ax, title, ax.get_legend_handles_labels()[0], max(len(t.get_text()) for t in ax.get_yticklabels()))
     notes = []
     if not same_scale:
-        notes.append("Bars are scaled per KPI")
+        notes.append(_("Bars are scaled per KPI"))
     if cut:
-        notes.append(f"{cut} more not shown")
+        notes.append(_("{n} more not shown", n=i18n.localize(str(cut))))
     if notes:
-        _note(ax, "; ".join(notes))
+        _note(ax, _("; ").join(notes))
 
     def row_text(r: pd.Series) -> str:
-        refs = (("previous", "the previous period"), ("last_year", "a year earlier"))
-        changes = [f"{change} on {when}" for ref, when in refs
+        refs = (("previous", N_("{change} on the previous period")), ("last_year", N_("{change} on a year earlier")))
+        changes = [_(when, change=change) for ref, when in refs
                    if (change := _pct_change(r["value"], r[ref], r["_unit"]))]
-        return (f"{_label(r[label], 60)} {format_value(r['value'], r['_unit'], currency)}"
-                + (f" ({', '.join(changes)})" if changes else ""))
+        text = _("{name} {value}", name=_label(r[label], 60), value=format_value(r["value"], r["_unit"], currency))
+        return _("{text} ({change})", text=text, change=_(", ").join(changes)) if changes else text
 
-    head = f"{title}{', ' + period if period else ''}: "
+    head = _heading(title, period)
     if by_kpi:
         more = n + cut - 3
-        alt = head + "; ".join(row_text(r) for _, r in df.head(3).iterrows())
-        alt += (f"; {more} more KPI{'s' * (more > 1)}" if more > 0 else "") + "."
+        alt = _("{title}: {values}", title=head, values=_("; ").join(row_text(r) for _i, r in df.head(3).iterrows()))
+        if more > 0:
+            alt = i18n.ngettext("{text}; {n} more KPI", "{text}; {n} more KPIs", more, text=alt,
+                                n=i18n.localize(str(more)))
     else:
         ok = df.dropna(subset=["value"])
-        alt = head + (f"highest {row_text(ok.iloc[0])}" if len(ok) else "no values")
-        alt += f"; lowest {row_text(ok.iloc[-1])}." if len(ok) > 1 else "."
-    return _finish(fig, alt)
+        alt = (_("{title}: highest {row}", title=head, row=row_text(ok.iloc[0])) if len(ok)
+               else _("{title}: no values", title=head))
+        if len(ok) > 1:
+            alt = _("{text}; lowest {row}", text=alt, row=row_text(ok.iloc[-1]))
+    return _finish(fig, _("{sentence}.", sentence=alt))
 
 
 # ----------------------------------------------------------------------------- 3. funnel
@@ -535,11 +654,13 @@ def _stage_order(df: pd.DataFrame, col: str = "stage") -> pd.DataFrame:
     return df
 
 
-def funnel(stages: pd.DataFrame | None, title: str = "Funnel") -> Figure:
+@i18n.localised
+def funnel(stages: pd.DataFrame | None, title: str = N_("Funnel")) -> Figure:
     """Funnel bars (centred, widest first) with each stage's count and its conversion from the previous stage.
 
     stages: columns stage, count, in funnel order (the `funnel` KPI's tidy output works as is).
     """
+    title = _(title)
     stages = _wide(stages, ["stage", "count"])
     if stages is not None and "count" not in stages.columns and "value" in stages.columns:
         stages = stages.rename(columns={"value": "count"})
@@ -554,7 +675,7 @@ def funnel(stages: pd.DataFrame | None, title: str = "Funnel") -> Figure:
     prev = np.concatenate([[np.nan], counts[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = np.where(prev > 0, counts / prev, np.nan)
-    labels = [_label(s) for s in df["stage"]]
+    labels = [_label(s, column="stage") for s in df["stage"]]
     n = len(df)
     width = np.nan_to_num(counts)
     top = width.max() or 1.0
@@ -576,37 +697,41 @@ def funnel(stages: pd.DataFrame | None, title: str = "Funnel") -> Figure:
     ax.spines["left"].set_visible(False)
     ax.set_xlim(-top / 2 * 1.04, top / 2 * 1.9)  # the right-hand columns hold the numbers
     c1, c2 = top / 2 * 1.42, top / 2 * 1.88
-    ax.text(c1, -0.75, "Count", ha="right", va="bottom", fontsize=9, color=HOUSE_COLORS["muted"])
-    ax.text(c2, -0.75, "From previous", ha="right", va="bottom", fontsize=9, color=HOUSE_COLORS["muted"])
+    ax.text(c1, -0.75, _("Count"), ha="right", va="bottom", fontsize=9, color=HOUSE_COLORS["muted"])
+    ax.text(c2, -0.75, _("From previous"), ha="right", va="bottom", fontsize=9, color=HOUSE_COLORS["muted"])
     for i, (c, r) in enumerate(zip(counts, rates)):
         ax.text(c1, i, format_value(c, "count"), ha="right", va="center", fontsize=10, fontweight="bold")
         ax.text(c2, i, "" if i == 0 else format_value(r, "ratio"), ha="right", va="center", fontsize=10,
                 color=HOUSE_COLORS["muted"])
     ax.set_ylim(n - 0.5, -1.0)
-    ax.set_title(_clip(title + (f", {period}" if period else ""), TITLE_WIDTH))
+    _title(ax, _clip(_heading(title, period), TITLE_WIDTH))
     if shortened:
-        _note(ax, f"{labels[0]} bar shortened (not to scale)")
+        _note(ax, _("{stage} bar shortened (not to scale)", stage=labels[0]))
 
     first, last = counts[0], counts[-1]
-    alt = f"{title}{', ' + period if period else ''}: {format_value(first, 'count')} at {labels[0]}"
+    alt = _("{title}: {count} at {stage}", title=_heading(title, period), count=format_value(first, "count"),
+            stage=labels[0])
     if n > 1:
         overall = last / first if first and not math.isnan(first) and not math.isnan(last) else np.nan
-        alt += (f", {format_value(last, 'count')} at {labels[-1]} "
-                f"({format_value(overall, 'ratio', decimals=2 if overall < 0.01 else None)} overall)")
+        alt = _("{text}, {count} at {stage} ({share} overall)", text=alt, count=format_value(last, "count"),
+                stage=labels[-1], share=format_value(overall, "ratio", decimals=2 if overall < 0.01 else None))
         if np.isfinite(rates).any():
             w = int(np.nanargmin(rates))
-            alt += (f"; the weakest step is {labels[w - 1]} to {labels[w]} ({format_value(rates[w], 'ratio')})")
-    return _finish(fig, alt + ".")
+            alt = _("{text}; the weakest step is {first} to {second} ({rate})", text=alt, first=labels[w - 1],
+                    second=labels[w], rate=format_value(rates[w], "ratio"))
+    return _finish(fig, _("{sentence}.", sentence=alt))
 
 
 # ----------------------------------------------------------------------------- 4. pipeline by stage
 
-def pipeline_by_stage(df: pd.DataFrame | None, title: str = "Open pipeline by stage", *, currency: str = "USD",
+@i18n.localised
+def pipeline_by_stage(df: pd.DataFrame | None, title: str = N_("Open pipeline by stage"), *, currency: str = "USD",
                       max_stages: int = 10) -> Figure:
     """Open pipeline value per stage (horizontal bars in stage order) labelled with value and deal count.
 
     df: columns stage, value, count (count optional).
     """
+    title = _(title)
     if _is_empty(df, ["value"]):
         return _empty(title)
     _require(df, ["stage", "value"], "pipeline_by_stage")
@@ -624,29 +749,36 @@ def pipeline_by_stage(df: pd.DataFrame | None, title: str = "Open pipeline by st
     fig, ax = _figure(height=_bar_height(n, per_row=0.40))
     bars = ax.barh(range(n), df["value"].fillna(0), height=0.7,
                    color=[HOUSE_COLORS["neutral"] if s == "Other" else HOUSE_COLORS["actual"] for s in df["stage"]])
-    texts = [format_money(v, currency) + ("" if pd.isna(c) else f" · {format_value(c, 'count')} deal{'s' * (c != 1)}")
+    texts = [format_money(v, currency) if pd.isna(c) else
+             i18n.ngettext("{amount} · {n} deal", "{amount} · {n} deals", i18n.plural_count(c),
+                           amount=format_money(v, currency), n=format_value(c, "count"))
              for v, c in zip(df["value"], df["count"])]
     ax.bar_label(bars, texts, padding=4, fontsize=10)
-    _hbar_axes(ax, [_label(s) for s in df["stage"]])
+    _hbar_axes(ax, [_label(s, column="stage") for s in df["stage"]])
     ax.margins(x=0.35)
-    ax.set_title(_clip(title + (f", {period}" if period else ""), TITLE_WIDTH))
+    _title(ax, _clip(_heading(title, period), TITLE_WIDTH))
     if cut:
-        _note(ax, f"Other: {cut} smaller stages")
+        _note(ax, _("Other: {n} smaller stages", n=i18n.localize(str(cut))))
 
     total, deals = df["value"].sum(), df["count"].sum(min_count=1)
-    alt = f"{title}{', ' + period if period else ''}: {format_money(total, currency)} in total"
-    alt += f" across {format_value(deals, 'count')} deals" if not pd.isna(deals) else ""
+    alt = (_("{title}: {amount} in total", title=_heading(title, period), amount=format_money(total, currency))
+           if pd.isna(deals) else
+           i18n.ngettext("{title}: {amount} in total across {n} deal", "{title}: {amount} in total across {n} deals",
+                         i18n.plural_count(deals), title=_heading(title, period), amount=format_money(total, currency),
+                         n=format_value(deals, "count")))
     if df["value"].notna().any() and total:
         big = df.loc[df["value"].idxmax()]
-        alt += (f"; the largest stage is {_label(big['stage'], 60)} with {format_money(big['value'], currency)} "
-                f"({format_value(big['value'] / total, 'ratio')})")
-    return _finish(fig, alt + ".")
+        alt = _("{text}; the largest stage is {stage} with {amount} ({share})", text=alt,
+                stage=_label(big["stage"], 60), amount=format_money(big["value"], currency),
+                share=format_value(big["value"] / total, "ratio"))
+    return _finish(fig, _("{sentence}.", sentence=alt))
 
 
 # ----------------------------------------------------------------------------- 5. MRR waterfall
 
+@i18n.localised
 def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | None = None, *,
-                  title: str = "MRR movements", currency: str = "USD") -> Figure:
+                  title: str = N_("MRR movements"), currency: str = "USD") -> Figure:
     """Waterfall from MRR at the start to MRR at the end of a period through its movements:
     new, expansion and reactivation add (green), contraction and churn subtract (red) whatever sign
     they come with. If start + movements differs from `end`, an "Unexplained" bar shows the gap.
@@ -654,12 +786,13 @@ def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | Non
     movements: columns movement, value (or kpi ids new_mrr, churned_mrr, ... and value).
     end: MRR at the end; default start + the movements.
     """
+    title = _(title)
     if movements is not None and "movement" not in movements.columns and "kpi" in movements.columns:
         movements = movements.assign(movement=movements["kpi"].map(_MOVEMENT_KPIS)).dropna(subset=["movement"])
     if start is None or pd.isna(start) or _is_empty(movements, ["value"]):
         return _empty(title)
     _require(movements, ["movement", "value"], "mrr_waterfall")
-    movements, _ = _latest(movements)
+    movements, _period = _latest(movements)
     m = movements.assign(movement=movements["movement"].astype(str).str.lower(), value=_num(movements["value"]))
     m = m[m["movement"] != "none"].groupby("movement", sort=False)["value"].sum(min_count=1)
     order = [k for k in _MOVEMENT_ORDER if k in m.index] + [k for k in m.index if k not in _MOVEMENT_ORDER]
@@ -674,7 +807,7 @@ def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | Non
 
     steps = signed.fillna(0.0).to_numpy()
     levels = start + np.concatenate([[0.0], np.cumsum(steps)])
-    names = ["Start", *[_label(k) for k in signed.index], "End"]
+    names = [_("Start"), *[_label(k, column="movement") for k in signed.index], _("End")]
     # Movements are often a few % of MRR: then the axis starts near the lowest level (the totals get a
     # break mark and a note) instead of at zero, where every movement would be a sliver.
     lo, hi = levels.min(), levels.max()
@@ -697,7 +830,8 @@ def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | Non
         return format_money(v, currency, 2 if abs(v) >= 1e6 else None)
 
     labels = [total(start)] + [
-        MISSING if pd.isna(v) else ("+" if v >= 0 else "") + format_money(v, currency) for v in signed] + [total(end)]
+        MISSING if pd.isna(v) else (i18n.formatting.sign_symbols()[0] if v >= 0 else "") + format_money(v, currency)
+        for v in signed] + [total(end)]
     tops = bottoms + heights
     for i, (t, text) in enumerate(zip(tops, labels)):
         ax.annotate(text, (i, t), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
@@ -710,27 +844,32 @@ def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | Non
         for i in (0, len(names) - 1):  # a white break across each total: its bar does not start at zero
             y = base + (min(start, end) - base) * 0.25
             ax.plot([i - 0.36, i + 0.36], [y, y + (hi - lo) * 0.06], color="white", lw=3)
-        _note(ax, f"Axis starts at {format_money(base, currency)}")
-    ax.set_title(_clip(title, TITLE_WIDTH))
+        _note(ax, _("Axis starts at {amount}", amount=format_money(base, currency)))
+    _title(ax, _clip(title, TITLE_WIDTH))
 
     change = _pct_change(end, start, "money")
-    parts = [f"{_label(k, 60).lower()} {labels[i + 1]}" for i, k in enumerate(signed.index)]
+    parts = [_("{name} {value}", name=_lower(_label(k, 60, column="movement")), value=labels[i + 1])
+             for i, k in enumerate(signed.index)]
     net = end - start
-    alt = (f"{title}: MRR went from {total(start)} to {total(end)} "
-           f"({'+' if net >= 0 else ''}{format_money(net, currency)}{', ' + change if change else ''}): "
-           f"{', '.join(parts)}.")
+    net_text = (i18n.formatting.sign_symbols()[0] if net >= 0 else "") + format_money(net, currency)
+    if change:
+        net_text = _("{amount}, {change}", amount=net_text, change=change)
+    alt = _("{title}: MRR went from {start} to {end} ({net}): {movements}.", title=title, start=total(start),
+            end=total(end), net=net_text, movements=_(", ").join(parts))
     return _finish(fig, alt)
 
 
 # ----------------------------------------------------------------------------- 6. cohorts
 
-def cohort_heatmap(df: pd.DataFrame | None, title: str = "Retention by cohort", *, max_cohorts: int = 12,
+@i18n.localised
+def cohort_heatmap(df: pd.DataFrame | None, title: str = N_("Retention by cohort"), *, max_cohorts: int = 12,
                    max_months: int = 12) -> Figure:
     """Share of each acquisition cohort (rows) still paying k months later (columns), as an annotated heatmap.
 
     df: columns cohort (or period), months_since, value (shares 0-1). The `cohort_retention` KPI's
     tidy output works as is (its "retention" measure is used). Shows the latest `max_cohorts` cohorts.
     """
+    title = _(title)
     if df is not None and "kpi" in df.columns and df["kpi"].nunique() > 1:
         df = df[df["kpi"].astype(str).str.endswith("retention")]
     if df is not None and "cohort" not in df.columns and "period" in df.columns:
@@ -748,40 +887,46 @@ def cohort_heatmap(df: pd.DataFrame | None, title: str = "Retention by cohort", 
     grid = grid.iloc[-max_cohorts:]
     grid = grid.loc[:, grid.notna().any()]
     cohorts = list(grid.index)
-    grid.index = [_label(_period_text(c), 12) for c in cohorts]
+    grid.index = [_label(_period_text(c), 16) for c in cohorts]
     grid.columns = [int(c) for c in grid.columns]
 
     fig, ax = _figure(height=max(2.4, 1.2 + 0.3 * len(grid)))
     # colours span the data (from a round 10% below its minimum) so 85% and 95% look different
     vmin = max(0.0, math.floor(float(np.nanmin(grid.to_numpy())) * 10 - 1) / 10)
     vmax = max(1.0, float(np.nanmax(grid.to_numpy())))
-    sns.heatmap(grid, ax=ax, annot=True, fmt=".0%", cmap="Blues", vmin=vmin, vmax=vmax, cbar=False,
-                linewidths=0.6, linecolor="white", annot_kws={"fontsize": 9 if grid.shape[1] > 10 else 10})
-    ax.set_xlabel("Months since first payment")
+    annot = grid.map(lambda v: "" if pd.isna(v) else format_value(v, "ratio", decimals=0))
+    sns.heatmap(grid, ax=ax, annot=annot, fmt="", cmap="Blues", vmin=vmin, vmax=vmax, cbar=False,
+                linewidths=0.6, linecolor="white", annot_kws={"fontsize": 9 if grid.shape[1] > 10 else 10},
+                xticklabels=[i18n.localize(str(c)) for c in grid.columns])
+    ax.set_xlabel(_("Months since first payment"))
     ax.set_ylabel("")
     ax.tick_params(axis="both", length=0)
     ax.tick_params(axis="y", rotation=0)
     ax.grid(False)
-    ax.set_title(_clip(title, TITLE_WIDTH))
+    _title(ax, _clip(title, TITLE_WIDTH))
     if n_all > len(grid):
-        ax.set_xlabel(f"Months since first payment (latest {len(grid)} of {n_all} cohorts)")
+        ax.set_xlabel(_("Months since first payment (latest {n} of {total} cohorts)", n=i18n.localize(str(len(grid))),
+                        total=i18n.localize(str(n_all))))
 
     means = grid.mean()
     picks = [m for m in (1, 3, 6, 12, 24) if m in means.index and pd.notna(means[m])]
     if picks and means.index.max() not in picks and pd.notna(means[means.index.max()]):
         picks.append(int(means.index.max()))
     picks = sorted(set([picks[0], picks[len(picks) // 2], picks[-1]])) if picks else []
-    kind = {"month": "monthly ", "quarter": "quarterly ", "year": "yearly ", "week": "weekly ", "day": "daily "}
-    alt = (f"{title}: {len(grid)} {kind.get(_freq_word(cohorts[0]), '')}cohorts from {_period_text(cohorts[0])} "
-           f"to {_period_text(cohorts[-1])}")
+    alt = _("{title}: {cohorts}", title=title, cohorts=_(
+        _COHORT_SPANS.get(_kind(cohorts[0]), N_("{n} cohorts from {first} to {last}")), n=i18n.localize(str(len(grid))),
+        first=_period_text(cohorts[0]), last=_period_text(cohorts[-1])))
     if picks:
-        parts = [f"{format_value(means[m], 'ratio', decimals=0)} after {m} month{'s' if m != 1 else ''}" for m in picks]
-        alt += f"; on average {', '.join(parts)} are still paying"
-    return _finish(fig, alt + ".")
+        parts = [i18n.ngettext("{share} after {n} month", "{share} after {n} months", m,
+                               share=format_value(means[m], "ratio", decimals=0), n=i18n.localize(str(m)))
+                 for m in picks]
+        alt = _("{text}; on average {shares} are still paying", text=alt, shares=_(", ").join(parts))
+    return _finish(fig, _("{sentence}.", sentence=alt))
 
 
 # ----------------------------------------------------------------------------- 7. reps
 
+@i18n.localised
 def rep_leaderboard(df: pd.DataFrame | None, title: str | None = None, unit: str | None = None, *,
                     value: str = "value", currency: str = "USD", max_reps: int = 15,
                     higher_is_better: bool = True) -> Figure:
@@ -792,7 +937,8 @@ def rep_leaderboard(df: pd.DataFrame | None, title: str | None = None, unit: str
     The `rep_leaderboard` KPI's tidy output works with value="revenue" (or another measure).
     """
     df = _wide(df, ["rep", value])
-    title = title or (f"{_kpi_meta(value)[0]} by rep" if value != "value" else "Leaderboard")
+    title = _(title) if title else title
+    title = title or (_("{kpi} by rep", kpi=_kpi_meta(value)[0]) if value != "value" else _("Leaderboard"))
     if unit is None and value != "value":
         unit = _kpi_meta(value)[1]
     elif unit is None:
@@ -824,44 +970,53 @@ def rep_leaderboard(df: pd.DataFrame | None, title: str | None = None, unit: str
         for i, mv in enumerate(ranked["_m"]):
             if not pd.isna(mv):
                 ax.plot([mv, mv], [i - 0.45, i + 0.45], color=HOUSE_COLORS["text"], lw=2)
-        handles.append(Line2D([], [], color=HOUSE_COLORS["text"], lw=2, label="Team median"))
-        median_text = "each rep's team median is marked on its bar"
+        handles.append(Line2D([], [], color=HOUSE_COLORS["text"], lw=2, label=_("Team median")))
+        median_text = _("each rep's team median is marked on its bar")
     else:
-        mv, name = (medians[0], "Team median") if len(medians) else (overall, "Median")
-        median_text = f"{name.lower()} {format_value(mv, unit, currency)}"
+        mv, team = (medians[0], True) if len(medians) else (overall, False)
+        shown = format_value(mv, unit, currency)
+        median_text = _("team median {value}", value=shown) if team else _("median {value}", value=shown)
         if not pd.isna(mv):
             ax.axvline(mv, color=HOUSE_COLORS["text"], ls=(0, (4, 3)), lw=1.2)
             handles.append(Line2D([], [], color=HOUSE_COLORS["text"], ls=(0, (4, 3)), lw=1.2,
-                                  label=f"{name} {format_value(mv, unit, currency)}"))
+                                  label=_("Team median {value}", value=shown) if team
+                                  else _("Median {value}", value=shown)))
     present = [s for s in STATUS_COLORS if s in set(status.dropna().astype(str).str.lower())]
-    handles += [Patch(color=STATUS_COLORS[s], label=s.capitalize()) for s in present]
+    handles += [Patch(color=STATUS_COLORS[s], label=_capital(i18n.status_text(s))) for s in present]
     if present and not has_status.all():
-        handles.append(Patch(color=HOUSE_COLORS["last_year"], label="No status"))
-    _title_legend(ax, title + (f", {period}" if period else ""), handles,
+        handles.append(Patch(color=HOUSE_COLORS["last_year"], label=_("No status")))
+    _title_legend(ax, _heading(title, period), handles,
                   max(len(t.get_text()) for t in ax.get_yticklabels()))
     if cut:
-        _note(ax, f"Top {n} of {n + cut} reps")
+        _note(ax, _("Top {n} of {total} reps", n=i18n.localize(str(n)), total=i18n.localize(str(n + cut))))
 
     ok = ranked.dropna(subset=["_v"])
-    alt = f"{title}{', ' + period if period else ''}: "
+    parts = []
     if len(ok):
-        alt += f"{_label(ok['rep'].iloc[0], 60)} leads with {format_value(ok['_v'].iloc[0], unit, currency)}"
+        parts.append(_("{rep} leads with {value}", rep=_label(ok["rep"].iloc[0], 60),
+                       value=format_value(ok["_v"].iloc[0], unit, currency)))
     if len(ok) > 1:
-        alt += (f", {'lowest shown' if cut else 'last'} is {_label(ok['rep'].iloc[-1], 60)} with "
-                f"{format_value(ok['_v'].iloc[-1], unit, currency)}")
-    alt += f"; {median_text}"
+        last_rep, last_value = _label(ok["rep"].iloc[-1], 60), format_value(ok["_v"].iloc[-1], unit, currency)
+        parts[-1] = (_("{text}, lowest shown is {rep} with {value}", text=parts[-1], rep=last_rep, value=last_value)
+                     if cut else _("{text}, last is {rep} with {value}", text=parts[-1], rep=last_rep,
+                                   value=last_value))
+    parts.append(median_text)
     if "status" in df.columns:  # over every rep, not only those shown
         counts = df["status"].dropna().astype(str).str.strip().str.lower().value_counts()
         if any(s in counts for s in STATUS_COLORS):
-            alt += "; " + ", ".join(f"{counts[s]} {s}" for s in STATUS_COLORS if s in counts)
+            parts.append(_(", ").join(_("{n} {status}", n=i18n.localize(str(counts[s])), status=i18n.status_text(s))
+                                      for s in STATUS_COLORS if s in counts))
+    alt = _("{title}: {text}", title=_heading(title, period), text=_("; ").join(parts))
     if cut:
-        alt += f" (top {n} of {n + cut} reps shown)"
-    return _finish(fig, alt + ".")
+        alt = _("{text} (top {n} of {total} reps shown)", text=alt, n=i18n.localize(str(n)),
+                total=i18n.localize(str(n + cut)))
+    return _finish(fig, _("{sentence}.", sentence=alt))
 
 
 # ----------------------------------------------------------------------------- 8. products
 
-def product_revenue_volume(df: pd.DataFrame | None, title: str = "Revenue and units by product", *,
+@i18n.localised
+def product_revenue_volume(df: pd.DataFrame | None, title: str = N_("Revenue and units by product"), *,
                            currency: str = "USD", max_products: int = 10) -> Figure:
     """Revenue and units side by side per product (shared rows, sorted by revenue), so a cheap product
     that sells many units stands out: its units bar is highlighted when its share of units is at least
@@ -869,6 +1024,7 @@ def product_revenue_volume(df: pd.DataFrame | None, title: str = "Revenue and un
 
     df: columns product, revenue, quantity (the `product_performance` KPI's tidy output works as is).
     """
+    title = _(title)
     df = _wide(df, ["product", "revenue", "quantity"])
     if _is_empty(df, ["revenue", "quantity"]):
         return _empty(title)
@@ -893,38 +1049,40 @@ def product_revenue_volume(df: pd.DataFrame | None, title: str = "Revenue and un
     _hbar_axes(ax1, [_label(p) for p in df["product"]])
     _hbar_axes(ax2, [_label(p) for p in df["product"]])
     ax2.tick_params(axis="y", labelleft=False)
-    for ax, name in ((ax1, "Revenue"), (ax2, "Units sold")):
+    for ax, name in ((ax1, _("Revenue")), (ax2, _("Units sold"))):
         ax.margins(x=0.3)
-        ax.set_title(name, fontsize=11, fontweight="normal", color=HOUSE_COLORS["muted"], pad=4)
-    fig.suptitle(_clip(title + (f", {period}" if period else ""), TITLE_WIDTH), x=0.01, ha="left",
-                 fontsize=13, fontweight="bold")
-    notes = [text for text, show in (("Highlighted: many units, little revenue", volume.any()),
-                                     (f"Other: {cut} products", cut)) if show]
+        _title(ax, name, fontsize=11, fontweight="normal", color=HOUSE_COLORS["muted"], pad=4)
+    _suptitle(fig, _clip(_heading(title, period), TITLE_WIDTH))
+    notes = [text for text, show in ((_("Highlighted: many units, little revenue"), volume.any()),
+                                     (_("Other: {n} products", n=i18n.localize(str(cut))), cut)) if show]
     if notes:
-        _note(ax1, "; ".join(notes))
+        _note(ax1, _("; ").join(notes))
 
     ok = df[df["product"] != "Other"].dropna(subset=["revenue"])
-    alt = f"{title}{', ' + period if period else ''}: "
+    parts = []
     if len(ok):
         top = ok.iloc[0]
-        alt += (f"{_label(top['product'], 60)} brings the most revenue ({format_money(top['revenue'], currency)}, "
-                f"{format_value(rev_share[top.name], 'ratio')})")
+        parts.append(_("{product} brings the most revenue ({amount}, {share})", product=_label(top["product"], 60),
+                       amount=format_money(top["revenue"], currency), share=format_value(rev_share[top.name], "ratio")))
     by_units = df[df["product"] != "Other"].dropna(subset=["quantity"])
     if len(by_units):
         u = by_units.loc[by_units["quantity"].idxmax()]
-        alt += (f"; {_label(u['product'], 60)} sells the most units ({format_value(u['quantity'], 'count')}, "
-                f"{format_value(qty_share[u.name], 'ratio')} of units) for "
-                f"{format_value(rev_share[u.name], 'ratio')} of revenue")
-    return _finish(fig, alt + ".")
+        parts.append(_("{product} sells the most units ({units}, {unit_share} of units) for {revenue_share} of "
+                       "revenue", product=_label(u["product"], 60), units=format_value(u["quantity"], "count"),
+                       unit_share=format_value(qty_share[u.name], "ratio"),
+                       revenue_share=format_value(rev_share[u.name], "ratio")))
+    alt = _("{title}: {text}", title=_heading(title, period), text=_("; ").join(parts))
+    return _finish(fig, _("{sentence}.", sentence=alt))
 
 
 # ----------------------------------------------------------------------------- 9. channels
 
-_CHANNEL_MEASURES = (("revenue", "Revenue", "money"), ("win_rate", "Win rate", "ratio"),
-                     ("avg_purchase_value", "Average purchase", "money"))
+_CHANNEL_MEASURES = (("revenue", N_("Revenue"), "money"), ("win_rate", N_("Win rate"), "ratio"),
+                     ("avg_purchase_value", N_("Average purchase"), "money"))
 
 
-def channel_comparison(df: pd.DataFrame | None, title: str = "Sales by channel", *, currency: str = "USD",
+@i18n.localised
+def channel_comparison(df: pd.DataFrame | None, title: str = N_("Sales by channel"), *, currency: str = "USD",
                        max_channels: int = 8) -> Figure:
     """Revenue, win rate and average purchase value per channel as three small bar panels sharing rows
     (sorted by revenue).
@@ -932,19 +1090,20 @@ def channel_comparison(df: pd.DataFrame | None, title: str = "Sales by channel",
     df: columns channel, revenue, win_rate, avg_purchase_value (the `sales_by_channel` KPI's tidy
     output works as is). "Other" sums revenue; its rates are unknown and shown as "–".
     """
+    title = _(title)
     df = _wide(df, ["channel", "revenue"])
-    if _is_empty(df, [c for c, _, _ in _CHANNEL_MEASURES]):
+    if _is_empty(df, [c for c, _name, _unit in _CHANNEL_MEASURES]):
         return _empty(title)
     _require(df, ["channel", "revenue"], "channel_comparison")
     df, period = _latest(df)
     measures = [m for m in _CHANNEL_MEASURES if m[0] in df.columns]
-    df = df.assign(**{c: _num(df[c]) for c, _, _ in measures})[["channel", *[c for c, _, _ in measures]]]
+    df = df.assign(**{c: _num(df[c]) for c, _name, _unit in measures})[["channel", *[c for c, _name, _unit in measures]]]
     df, cut = _top(df, "channel", "revenue", max_channels, sums=("revenue",))
     n = len(df)
 
     fig, axes = _figure(height=_bar_height(n, per_row=0.36, base=1.3), ncols=len(measures), sharey=True)
     axes = np.atleast_1d(axes)
-    labels = [_label(c, 16) for c in df["channel"]]
+    labels = [_label(c, 16, column="channel") for c in df["channel"]]
     other = (df["channel"] == "Other").to_numpy()
     for ax, (col, name, unit) in zip(axes, measures):
         vals = df[col]
@@ -955,22 +1114,24 @@ def channel_comparison(df: pd.DataFrame | None, title: str = "Sales by channel",
         _bar_labels(ax, bars, vals, unit, currency)
         _hbar_axes(ax, labels)
         ax.margins(x=0.45)
-        ax.set_title(name, fontsize=11, fontweight="normal", color=HOUSE_COLORS["muted"], pad=4)
+        _title(ax, _(name), fontsize=11, fontweight="normal", color=HOUSE_COLORS["muted"], pad=4)
     for ax in axes[1:]:
         ax.tick_params(axis="y", labelleft=False)
-    fig.suptitle(_clip(title + (f", {period}" if period else ""), TITLE_WIDTH), x=0.01, ha="left",
-                 fontsize=13, fontweight="bold")
+    _suptitle(fig, _clip(_heading(title, period), TITLE_WIDTH))
     if cut:
-        _note(axes[0], f"Other: {cut} channels")
+        _note(axes[0], _("Other: {n} channels", n=i18n.localize(str(cut))))
 
     real = df[~other]
     parts = []
+    leaders = {"revenue": N_("most revenue: {channel} ({value})"), "win_rate": N_("highest win rate: {channel} ({value})"),
+               "avg_purchase_value": N_("highest average purchase: {channel} ({value})")}
     for col, name, unit in measures:
         if real[col].notna().any():
             r = real.loc[real[col].idxmax()]
             total = df["revenue"].sum()
-            extra = f", {format_value(r[col] / total, 'ratio')} of the total" if col == "revenue" and total else ""
-            parts.append(f"{'most revenue' if col == 'revenue' else 'highest ' + name.lower()}: "
-                         f"{_label(r['channel'], 60)} ({format_value(r[col], unit, currency)}{extra})")
-    alt = f"{title}{', ' + period if period else ''}: " + "; ".join(parts)
-    return _finish(fig, alt + ".")
+            value = format_value(r[col], unit, currency)
+            if col == "revenue" and total:
+                value = _("{value}, {share} of the total", value=value, share=format_value(r[col] / total, "ratio"))
+            parts.append(_(leaders[col], channel=_label(r["channel"], 60, column="channel"), value=value))
+    alt = _("{title}: {text}", title=_heading(title, period), text=_("; ").join(parts))
+    return _finish(fig, _("{sentence}.", sentence=alt))

@@ -13,6 +13,8 @@ import matplotlib as mpl
 import seaborn as sns
 from matplotlib.ticker import Formatter
 
+from .. import i18n
+
 __all__ = [
     "FIGSIZE", "DPI", "HOUSE_COLORS", "REGION_COLORS", "STATUS_COLORS", "PALETTE",
     "use_house_style", "region_color", "group_colors", "status_color", "format_money", "format_value", "ValueFormatter",
@@ -20,7 +22,7 @@ __all__ = [
 
 FIGSIZE = (7.5, 3.6)  # inches; 825 x 396 px at DPI, legible at phone width
 DPI = 110
-MISSING = "–"  # en dash for NaN / missing values
+MISSING = i18n.MISSING  # en dash for NaN / missing values
 
 # Colour-blind-safe categorical palette (seaborn "colorblind", i.e. Okabe-Ito-like).
 PALETTE: list[str] = sns.color_palette("colorblind").as_hex()
@@ -139,84 +141,24 @@ def use_house_style() -> None:
 
 
 # ----------------------------------------------------------------------------- number formats
+# One place for number formats: kpitools.i18n (these names are kept for the charts and for analysts).
 
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩",
-            "BRL": "R$", "AUD": "A$", "CAD": "C$"}
-_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
-_MINUS = "−"  # U+2212: matches matplotlib's tick labels and reads as "minus"
-
-
-def _missing(x: Any) -> bool:
-    try:
-        return x is None or not math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return True
-
-
-def _compact(x: float, decimals: int | None) -> str:
-    """1_234_567 -> "1.2M", 950_000 -> "950k", 12.5 -> "12.5" (sign handled by callers)."""
-    for scale, suffix in _SCALES:
-        if x >= scale * 0.9995:  # 999_950 rounds to "1M", not "1000k"
-            v, unit = x / scale, suffix
-            break
-    else:
-        v, unit = x, ""
-    if decimals is None:
-        text = f"{v:,.{1 if v < 100 else 0}f}" if unit else f"{v:,.{2 if v < 10 else 0}f}"
-        if "." in text:  # auto mode drops a trailing ".0" so round numbers stay short ("$1M")
-            text = text.rstrip("0").rstrip(".")
-    else:
-        text = f"{v:,.{decimals}f}"
-    return text + unit
-
-
-def format_money(x: Any, currency: str = "USD", decimals: int | None = None) -> str:
-    """Short money text: 1_234_567 -> "$1.2M", 950_000 (EUR) -> "€950k", NaN -> "–".
+def format_money(x: Any, currency: str = "USD", decimals: int | None = None, locale: str | None = None) -> str:
+    """Short money text: 1_234_567 -> "$1.2M", 950_000 (EUR) -> "€950k", NaN -> "–"; in the active locale
+    ("۱٫۲ میلیون دلار" in Persian).
 
     decimals=None picks one decimal below 100 of the unit (k, M, B) and none above."""
-    if _missing(x):
-        return MISSING
-    x = float(x)
-    symbol = _SYMBOLS.get(currency.upper(), currency.upper() + " ") if currency else ""
-    body = _compact(abs(x), decimals)
-    sign = _MINUS if x < 0 and body.strip("0.,") else ""  # no "−$0"
-    return f"{sign}{symbol}{body}"
+    return i18n.money(x, currency, decimals, locale)
 
 
-def _number(x: float, decimals: int | None) -> str:
-    if decimals is None:
-        decimals = 0 if abs(x) >= 100 or float(x).is_integer() else 1
-    text = f"{abs(x):,.{decimals}f}"
-    return (_MINUS if x < 0 and text.strip("0.,") else "") + text
-
-
-def format_value(x: Any, unit: str | None = None, currency: str = "USD", decimals: int | None = None) -> str:
-    """Text for one KPI value in its unit (the units of the KPI registry).
+def format_value(x: Any, unit: str | None = None, currency: str = "USD", decimals: int | None = None,
+                 locale: str | None = None) -> str:
+    """Text for one KPI value in its unit (the units of the KPI registry), in the active locale.
 
     money "$1.2M", count "1,234" (compact from a million), ratio "12.3%", days "4.5 days",
     months "14 months", minutes "42 min", score "42", anything else a plain number. NaN -> "–".
     """
-    if _missing(x):
-        return MISSING
-    x = float(x)
-    unit = (unit or "").lower()
-    if unit == "money":
-        return format_money(x, currency, decimals)
-    if unit == "money_per_day":
-        return format_money(x, currency, decimals) + "/day"
-    if unit in ("ratio", "percent"):
-        pct = x * 100
-        return _number(pct, 1 if decimals is None and abs(pct) < 100 else decimals) + "%"
-    if unit == "count":
-        if abs(x) >= 1e6:
-            return (_MINUS if x < 0 else "") + _compact(abs(x), decimals)
-        return _number(x, decimals)
-    if unit in ("days", "months"):
-        text = _number(x, 1 if decimals is None and abs(x) < 10 and not x.is_integer() else decimals)
-        return f"{text} {unit[:-1] if text == '1' else unit}"
-    if unit == "minutes":
-        return _number(x, decimals) + " min"
-    return _number(x, decimals)
+    return i18n.value(x, unit, currency, decimals, locale)
 
 
 class ValueFormatter(Formatter):
@@ -224,19 +166,20 @@ class ValueFormatter(Formatter):
     (0.5M steps need one, 20k steps around 1M need two). Durations and scores show bare numbers
     (the unit goes in the axis label) so every tick on an axis reads the same way."""
 
-    def __init__(self, unit: str | None = None, currency: str = "USD"):
+    def __init__(self, unit: str | None = None, currency: str = "USD", locale: str | None = None):
         self.unit = (unit or "").lower()
         self.currency = currency
+        self.locale = i18n.normalize(locale)
         self._decimals: int | None = None
 
     def _fmt(self, x: float, decimals: int | None) -> str:
         if self.unit in ("money", "money_per_day"):
-            return format_money(x, self.currency, decimals)
+            return format_money(x, self.currency, decimals, self.locale)
         if self.unit in ("ratio", "percent"):
-            return format_value(x, "ratio", decimals=decimals)
+            return format_value(x, "ratio", decimals=decimals, locale=self.locale)
         if self.unit == "count":
-            return format_value(x, "count", decimals=decimals)
-        return _number(x, decimals)
+            return format_value(x, "count", decimals=decimals, locale=self.locale)
+        return i18n.number(x, decimals, self.locale)
 
     def set_locs(self, locs: Any) -> None:
         super().set_locs(locs)
@@ -247,4 +190,6 @@ class ValueFormatter(Formatter):
                 break
 
     def __call__(self, x: float, pos: int | None = None) -> str:
-        return self._fmt(x, self._decimals)
+        text = self._fmt(x, self._decimals)
+        # a right-to-left mark first: "‎−۴۵ هزار دلار" starts with CLDR's left-to-right mark
+        return "\u200f" + text if i18n.is_rtl(self.locale) else text

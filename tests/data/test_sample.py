@@ -441,3 +441,15 @@ def test_write_sample_replaces_files(tmp_path):
     write_sample(tmp_path, seed=1, months=2, end=END)
     assert (tmp_path / "deals.csv").read_text() != first
     assert re.search(r"^name: Acme Cloud \(sample\)$", (tmp_path / "dataset.yml").read_text(), re.M)
+
+
+def test_parquet_and_csv_copies_load_to_the_same_dataset(tmp_path):
+    """Parquet keeps category columns as dictionaries; they are cleaned through their categories and
+    must give exactly the frames the CSV text gives."""
+    from kpitools.data.schema import TABLES as SCHEMA
+
+    csv = kpitools.load(write_sample(tmp_path / "csv", seed=0, months=4, end=END))
+    parquet = kpitools.load(write_sample(tmp_path / "pq", seed=0, months=4, end=END, format="parquet"))
+    for name in SCHEMA:
+        if csv.has(name):
+            pd.testing.assert_frame_equal(parquet.tables[name], csv.tables[name], obj=name)

@@ -94,3 +94,108 @@ def test_print_layout(browser, demo_report: Path) -> None:  # noqa: ANN001
         assert errors == []
     finally:
         page.context.close()
+
+
+# --- reports in other languages: Persian (Solar Hijri calendar, right to left) and Russian ------------------
+
+LOCALE_RUNS = {"fa": {"locale": "fa", "calendar": "jalali"}, "ru": {"locale": "ru"}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def locale_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The real sales report notebook run by papermill in Persian (Jalali months) and Russian, rendered."""
+    import papermill
+
+    from kpitools.report import render
+
+    out = {}
+    for name, parameters in LOCALE_RUNS.items():
+        work = tmp_path_factory.mktemp(f"report-{name}")
+        papermill.execute_notebook(str(Path(__file__).parents[2] / "notebooks" / "sales_report.ipynb"),
+                                   str(work / "report.ipynb"), parameters=parameters, kernel_name="python3",
+                                   progress_bar=False, cwd=str(work))
+        out[name] = work / f"{name}.html"
+        render(work / "report.ipynb", out[name])
+    return out
+
+
+@pytest.mark.parametrize("name", ["fa", "ru"])
+@pytest.mark.parametrize(("device", "context"), [("desktop", {"viewport": {"width": 1280, "height": 900}}),
+                                                 ("phone", PHONE)])
+def test_localised_report_in_chromium(browser, locale_reports: dict, name: str, device: str,  # noqa: ANN001
+                                      context: dict) -> None:
+    url = locale_reports[name].resolve().as_uri()
+    page, requests, errors = _open(browser, url, **context)
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"report-{name}-{device}.png"), full_page=True)
+        assert [r for r in requests if r != url and not r.startswith("data:")] == []
+        assert errors == []
+        html = page.locator("html")
+        assert html.get_attribute("lang") == name
+        assert html.get_attribute("dir") == ("rtl" if name == "fa" else None)
+        assert page.evaluate("getComputedStyle(document.body).direction") == ("rtl" if name == "fa" else "ltr")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scroll
+        assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        title = page.locator("h1.report-title").inner_text()
+        headings = page.locator("h2").all_inner_texts()
+        if name == "fa":
+            assert title == "گزارش فروش" and "نگاه کلی" in headings and "یادداشت‌های داده" in headings
+            period = page.locator(".report-meta dd").nth(1).inner_text()
+            assert period.split()[0] in ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان",
+                                         "آذر", "دی", "بهمن", "اسفند") and period.split()[1].startswith("۱۴")
+            # cards mirror: the first card sits at the right edge of the grid, its status pill at its left
+            card = page.locator(".kpi-card").first.bounding_box()
+            grid = page.locator(".kpi-cards").first.bounding_box()
+            assert abs((card["x"] + card["width"]) - (grid["x"] + grid["width"])) < 2
+            pill = page.locator(".kpi-card .kpi-status").first.bounding_box()
+            assert pill["x"] < card["x"] + card["width"] / 2
+            value = page.locator(".kpi-card .kpi-value").first.inner_text()
+            assert any("۰" <= c <= "۹" for c in value) and not any("0" <= c <= "9" for c in value)
+        else:
+            assert title == "Отчёт о продажах" and "Коротко" in headings and "Примечания к данным" in headings
+    finally:
+        page.context.close()
+
+
+# --- safety: hostile names from the data, in the real report and the portal -------------------------------
+
+@pytest.mark.parametrize("which", ["company", "regional", "portal"])
+def test_hostile_pages_run_nothing_and_load_nothing(browser, hostile_batch: dict, which: str) -> None:  # noqa: ANN001
+    """The pages of conftest.hostile_batch (names carrying <script>, onerror=, onmouseover=): no dialog
+    opens, no request leaves the file, no console error (a handler blocked by the CSP would log one),
+    no script element or on* attribute in the live DOM, and the names are there as text."""
+    assert hostile_batch["code"] == 0, hostile_batch["stderr"]
+    path = hostile_batch[which]
+    url = path.resolve().as_uri()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    requests: list[str] = []
+    errors: list[str] = []
+    dialogs: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(url, wait_until="load")
+        page.mouse.move(10, 10)
+        for cell in page.locator("td, li, p, h1, h3").all()[:200]:  # onmouseover would fire here
+            cell.hover(timeout=2000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"hostile-{which}.png"), full_page=True)
+        assert dialogs == []
+        assert [r for r in requests if r != url and not r.startswith("data:")] == []
+        assert errors == []
+        assert page.evaluate("document.scripts.length") == 0
+        assert page.evaluate("[...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                             ".filter(a => a.name.startsWith('on')).length") == 0
+        text = page.evaluate("document.body.innerText")
+        if which == "portal":
+            assert hostile_batch["region"] in text
+        elif which == "regional":
+            assert f"Sales {hostile_batch['region']}" in text
+        else:
+            assert f"Ann {hostile_batch['strings']['script']}" in text
+    finally:
+        page.context.close()

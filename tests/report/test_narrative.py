@@ -225,3 +225,47 @@ def test_drivers_refuse_a_kpi_that_does_not_add_up(shop: Dataset) -> None:
 def test_drivers_of_an_empty_scope(shop: Dataset) -> None:
     d = drivers(shop, "revenue", "2026-10", {"region": "Antarctica"})
     assert d.empty and list(d.columns) == ["dimension", "group", "value", "previous", "change", "share", "mover"]
+
+
+# ----------------------------------------------------------------------------- other languages
+
+NB = "\u00a0"
+
+
+def test_summary_in_russian() -> None:
+    """The same numbers as test_summary_lead_sentence_drivers_and_status, in Russian: whole-sentence templates,
+    Russian separators, "п. п." for points, "план" for target, names from the data as they are."""
+    df = cards(REVENUE,
+               card("win_rate", "Win rate", "ratio", "higher", 0.312, 0.365, status="on track", benchmark="≥ 15%"),
+               card("customer_churn_rate", "Customer churn rate", "ratio", "lower", 0.031, 0.029, 0.025, "off track"),
+               currency="USD")
+    assert summary(df, RISE, locale="ru") == (
+        f"Выручка за октябрь 2026: 1,02{NB}млн $, рост на 8,1{NB}% к предыдущему периоду (сентябрь) и на 12{NB}% "
+        f"выше плана; основной вклад в рост: EMEA (+{WJ}60{NB}тыс. $) и менеджер Ana Souza (+{WJ}31{NB}тыс. $); "
+        f"при этом Starter Seats — снижение на 12{NB}тыс. $. Доля выигранных сделок: 31,2{NB}% (снижение на 5,3 п. п.)."
+        "\n\n"
+        f"Отставание: отток клиентов (3,1{NB}% при плане не более 2,5{NB}%). В норме: выручка (1,02{NB}млн $ при "
+        f"плане 911{NB}тыс. $) и доля выигранных сделок (31,2{NB}% при ориентире ≥ 15 %).")
+
+
+def test_summary_in_persian_isolates_names_from_the_data() -> None:
+    """Persian digits and separators, the month in Persian, and Latin names wrapped in FSI...PDI so that their
+    parentheses stay with them in right-to-left text; English text stays free of these marks."""
+    df = cards(REVENUE, currency="USD")
+    text = summary(df, RISE, locale="fa")
+    assert text.startswith(f"درآمد در اکتبر ۲۰۲۶ به ۱٫۰۲{NB}میلیون دلار رسید، ۸٫۱٪ افزایش نسبت به سپتامبر و ۱۲٪ "
+                           "بالاتر از هدف؛ بیشتر این رشد از ")
+    assert "\u2068EMEA\u2069 (\u200e+\u2060۶۰\u00a0هزار دلار)" in text
+    assert "کارشناس فروش \u2068Ana Souza\u2069" in text
+    assert not any(c in summary(df, RISE) for c in "\u2068\u2069\u200e")
+
+
+def test_attainment_in_russian() -> None:
+    data = {"attainment": 1.2, "target": 582_000.0, "actual": 699_223.0, "period_label": "август 2026",
+            "outlook": {"label": "III квартал 2026", "unit_word": "quarter", "actual": 1_290_000.0, "elapsed": 0.674,
+                        "target": 2_480_000.0, "missing_target": [], "projected": 2_040_000.0,
+                        "lo_80": 1_760_000.0, "hi_80": 2_320_000.0, "probability": 0.023, "complete": False}}
+    assert attainment(data, locale="ru") == (
+        f"август 2026: план по выручке 582{NB}тыс. $ выполнен на 120{NB}% (699{NB}тыс. $). III квартал 2026 на "
+        f"сегодня: 1,29{NB}млн $, 52{NB}% от плана 2,48{NB}млн $; прошло 67{NB}% квартала. Прогноз итога: "
+        f"2,04{NB}млн $ (интервал 80 %: от 1,76{NB}млн $ до 2,32{NB}млн $): вероятность выполнить план — 2{NB}%.")

@@ -43,7 +43,8 @@ def test_scope_resolves_period_filters_and_header(ds, last) -> None:
     assert s.label == "Region: EMEA" and s.message is None
     assert s.header("Sales report") == {"title": "Sales report", "scope": "Region: EMEA",
                                         "period": sections.period_label(last),
-                                        "data_freshness": ds.date_range[1].date().isoformat()}
+                                        "data_freshness": ds.date_range[1].date().isoformat(),
+                                        "locale": "en", "calendar": "gregorian"}
     assert sections.scope(ds, "", {"region": "EMEA"}) is s  # cached
     assert sections.scope(ds, "last_complete_month-1").period == last - 1
     assert sections.scope(ds, "2026Q3").freq == "Q" and sections.scope(ds, "2026").freq == "Y"
@@ -259,3 +260,71 @@ def test_a_period_without_data(ds) -> None:
     assert sections.cards(s).attrs["message"].startswith("No sales")
     assert sections.revenue_trend(s).empty and sections.products_channels(s).empty
     assert sections.pipeline(s).empty and sections.activity(s).empty and sections.leaderboard(s).empty
+
+
+# ----------------------------------------------------------------------------- locales, calendars, currencies
+
+def test_a_persian_scope_writes_its_texts_in_persian(ds, last) -> None:
+    s = sections.scope(ds, "", region="Antarctica", locale="fa")
+    assert s.label == "منطقه: Antarctica" and s.locale == "fa"
+    assert s.short_message == "برای منطقه: Antarctica داده‌ای وجود ندارد."
+    assert s.message.startswith("برای این محدوده (منطقه: Antarctica) داده‌ای وجود ندارد")
+    assert "مقادیر منطقه: APAC" in s.message  # the hint names the values the data has
+    assert sections.pipeline(s).message == s.short_message  # a section keeps its scope's language
+    assert sections.scope(ds, "", region="Antarctica").label == "Region: Antarctica"  # English scopes unchanged
+    team = sections.scope(ds, "", team="EMEA North", locale="ru")
+    assert team.in_scope("mrr") == "недоступны в разрезе «команда»: в таблице subscriptions нет столбца «команда»"
+
+
+def test_header_and_headline_in_persian(ds) -> None:
+    s = sections.scope(ds, "2026-10", locale="fa")
+    assert s.header("Sales report") == {"title": "گزارش فروش", "scope": "کل شرکت", "period": "اکتبر ۲۰۲۶",
+                                        "data_freshness": "۳۱ اکتبر ۲۰۲۶", "locale": "fa", "calendar": "gregorian"}
+    h = sections.headline(sections.cards(s), locale="fa")
+    assert h["revenue"]["name"] == "درآمد" and h["revenue"]["change"].endswith("نسبت به سپتامبر ۲۰۲۶")
+    assert h["revenue"]["display"] == format_value(h["revenue"]["value"], "money", locale="fa")
+
+
+def test_a_jalali_scope_reports_by_jalali_month(ds) -> None:
+    """Mehr 1405 = 23 September to 22 October 2026: the cards are compare()'s for that Jalali month."""
+    s = sections.scope(ds, "1405-07", calendar="jalali", locale="fa")
+    assert str(s.period) == "1405-07" and s.calendar == "jalali"
+    assert s.header()["period"] == "مهر ۱۴۰۵" and s.header()["data_freshness"] == "۹ آبان ۱۴۰۵"
+    c = sections.cards(s, kpis=["revenue"])
+    ref = kpitools.compare(ds, "revenue", period="1405-07", calendar="jalali")
+    assert c["value"].iloc[0] == pytest.approx(ref["value"].iloc[0])
+    deals = ds.deals
+    won = deals[(deals["status"] == "won") & (deals["closed_at"] >= "2026-09-23") & (deals["closed_at"] < "2026-10-23")]
+    assert c["value"].iloc[0] == pytest.approx(won["amount"].sum())
+    trend = sections.revenue_trend(s, months=6, horizon=2)
+    assert [str(p) for p in trend.actual["period"]] == ["1405-02", "1405-03", "1405-04", "1405-05", "1405-06", "1405-07"]
+
+
+def test_toman_shows_irr_amounts_divided_by_ten(ds) -> None:
+    from dataclasses import replace
+
+    rials = replace(ds, currency="IRR")
+    tomans = sections.dataset(rials, currency="toman")
+    assert tomans.currency == "IRT" and sections.dataset(rials, currency="IRT") is tomans  # cached
+    assert tomans.deals["amount"].sum() == pytest.approx(ds.deals["amount"].sum() / 10)
+    t, r = ds.targets, tomans.targets
+    money = t["metric"].astype(str).isin(["revenue", "new_mrr"])  # money KPIs; won_deals is a count
+    assert r.loc[money, "value"].sum() == pytest.approx(t.loc[money, "value"].sum() / 10)
+    assert (r.loc[~money, "value"].fillna(-1) == t.loc[~money, "value"].fillna(-1)).all()  # rates stay
+    s = sections.scope(tomans, "2026-10", locale="fa")
+    card = sections.cards(s, kpis=["revenue"])
+    assert card.attrs["currency"] == "IRT"
+    assert format_value(card["value"].iloc[0], "money", "IRT", locale="fa").endswith("هزار تومان")
+    with pytest.raises(ValueError, match="can only show IRR amounts in tomans"):
+        sections.dataset(ds, currency="IRT")  # dollars are not rials
+
+
+def test_sections_share_one_start(ds) -> None:
+    """recurring() and customers() (and the other card sections) begin the same way: no data for the scope,
+    or a scope that cannot have the section's KPIs, gives a message and the reason in skipped."""
+    team = sections.scope(ds, "", team="EMEA North")
+    rec, cust = sections.recurring(team), sections.customers(team)
+    assert rec.message.startswith("Recurring revenue is not available for a team scope")
+    assert cust.message.startswith("Customer metrics are not available for a team scope")
+    assert set(rec.skipped) == {"mrr"} and set(cust.skipped) == {"new_customers"}
+    assert rec.cards.empty and cust.cards.empty
