@@ -153,8 +153,9 @@ def check_links(tables: dict[str, pd.DataFrame], where: dict[str, str], first_li
             t_table, t_column = target.split(".")
             if column not in df.columns or t_table not in tables or t_table == name:
                 continue
-            known = tables[t_table][t_column]
-            dangling = df[column].notna() & ~df[column].isin(known)
+            # a lookup in the (unique) known ids: faster than isin on millions of text ids
+            known = pd.Index(tables[t_table][t_column].dropna().unique())
+            dangling = df[column].notna() & pd.Series(known.get_indexer(df[column]) < 0, index=df.index)
             if dangling.any():
                 rows = dangling[dangling].index
                 values = tuple(dict.fromkeys(str(v) for v in df.loc[rows[:50], column]))[:MAX_ROWS_SHOWN]
