@@ -2,6 +2,7 @@
 
     code = run_batch("params/demo.yml", workers=2)   # 0 all ok, 1 some failed
                                                      # bad input raises BatchError (exit 2)
+                                                     # Ctrl-C/SIGTERM: KeyboardInterrupt (exit 130)
 
 Steps, each in one place:
 1. load_batch: read and check the spec against the notebook (nothing runs on bad input);
@@ -10,6 +11,10 @@ Steps, each in one place:
 3. start the executor's workers (their kernels warm up meanwhile), load the data
    once and write a Parquet copy to `<output>/.cache/` that every run reads;
 4. execute the runs, updating `manifest.json` and `index.html` as each finishes.
+
+When the batch is stopped (Ctrl-C, SIGTERM) the workers and their kernels are killed,
+the manifest and portal record the finished runs and mark the others "interrupted",
+and KeyboardInterrupt goes on up; the next run of the same spec does only what is missing.
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import signal
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +35,7 @@ from kpitools.data.problems import DataError, Problem
 
 from . import executors
 from .execute import DATA_PREFIX, RunResult, RunTask, execute_run, imports_of, init_worker
-from .manifest import RESULT_FILE, mask_parameters, read_json, write_json
+from .manifest import RESULT_FILE, mask_parameters, read_json, remove_temporaries, scrubber, write_json
 from .spec import Batch, BatchError, Run, load_batch, select
 
 RUNS_DIR = ".runs"
@@ -46,8 +53,10 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
               today: dt.date | None = None) -> int:
     """Run a batch spec; returns the exit code (0 all ok or skipped, 1 some runs failed).
 
-    Bad input (spec, notebook parameters, data, options) raises BatchError before
-    anything runs. `today` fixes the date relative periods resolve against (tests).
+    Bad input (spec, notebook parameters, data, options, an output folder that cannot be
+    written) raises BatchError before anything runs. Ctrl-C or SIGTERM raise KeyboardInterrupt
+    once the manifest says what finished. 1 also when the manifest cannot be written (disk full).
+    `today` fixes the date relative periods resolve against (tests).
     """
     started = time.perf_counter()
     batch = load_batch(spec_path, today=today)
@@ -56,7 +65,8 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
     workers, retries, timeout = _check_options(batch, kernel, executor=executor, workers=workers,
                                                retries=retries, timeout=timeout)
     data_prints = {v: data_fingerprint(v) for v in _data_values(runs)}
-    with _exclusive(batch):
+    with _exclusive(batch), _sigterm_interrupts():
+        _remove_temporaries(batch)  # left by a batch that was killed mid-write
         records, todo = _plan(batch, runs, kernel, data_prints, force)
         state = {"batch": batch, "runs": batch.runs, "records": records,
                  "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
@@ -64,10 +74,62 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
         if todo:
             _execute(batch, todo, state, reporter, kernel=kernel, data_prints=data_prints, executor=executor,
                      scheduler=scheduler, workers=min(workers, len(todo)), retries=retries, timeout=timeout)
-        write_outputs(**state, complete=True)
+        try:
+            write_outputs(**state, complete=True)
+        except OSError as e:  # e.g. the disk is full: the runs' own files say what happened
+            print(f"error: cannot write {_relative(batch.root / MANIFEST)} and {PORTAL}: {e.strerror or e}",
+                  file=sys.stderr, flush=True)
+            return 1
     chosen = [records[r.id] for r in runs]
     reporter.summary(chosen, batch.root, time.perf_counter() - started)
     return 1 if any(r["status"] == "failed" for r in chosen) else 0
+
+
+INTERRUPTED = "interrupted: the batch was stopped before this run finished"
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the batch) is handled like Ctrl-C: a clean stop, not a sudden death
+    that would leave workers running. Only the main thread can set signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """No second Ctrl-C/SIGTERM while stopping: the clean-up takes well under a second."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _remove_temporaries(batch: Batch) -> None:
+    """Temporary files of atomic writes cut short by a kill, in every folder a batch writes to
+    (never elsewhere: the output root may be the project folder)."""
+    folders = {batch.root, *((batch.root / r.html).parent for r in batch.runs)}
+    runs = batch.root / RUNS_DIR
+    folders.update(runs / r.id for r in batch.runs)
+    for folder in folders:
+        remove_temporaries(folder)
+    for tmp in (batch.root / CACHE_DIR).glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -78,8 +140,16 @@ def _exclusive(batch: Batch) -> Iterator[None]:
     except ImportError:  # Windows: no lock
         yield
         return
-    (batch.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
-    with open(batch.root / RUNS_DIR / ".lock", "a+") as lock:
+    try:
+        (batch.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        lock = open(batch.root / RUNS_DIR / ".lock", "a+")
+    except OSError as e:
+        raise BatchError([Problem(f"cannot write to the output folder {_relative(batch.root)}: "
+                                  f"{e.strerror or e}" + (f" ({e.filename})" if e.filename else ""),
+                                  file=str(batch.spec_path),
+                                  hint="make it a folder you may write to (a file may be in the way), "
+                                       "or change `output:`")]) from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -144,27 +214,32 @@ def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], r
     tasks = [_task(batch, run, fp, prepared, state["generated_at"], kernel, warmup, retries, timeout,
                    prestart=i < len(todo) - workers) for i, (run, fp) in enumerate(todo)]
     by_id = {run.id: run for run, _ in todo}
-    interrupted, flushed = True, time.monotonic()
+    flushed = time.monotonic()
     reporter.start()
     try:
         for task, outcome in ex.map_unordered(execute_run, tasks):
             if not isinstance(outcome, RunResult):  # the worker itself died
-                outcome = RunResult(id=task.id, status="failed", error=f"worker failed: {outcome!r}",
-                                    fingerprint=task.fingerprint)
+                error = str(outcome) if isinstance(outcome, executors.WorkerDied) else f"worker failed: {outcome!r}"
+                outcome = RunResult(id=task.id, status="failed", error=error, fingerprint=task.fingerprint)
             records[task.id] = _record(batch, by_id[task.id], outcome.__dict__)
             reporter.advance(by_id[task.id], records[task.id])
             if time.monotonic() - flushed > 1:  # the portal shows progress; not rewritten per run
-                write_outputs(**state, complete=False)
+                with contextlib.suppress(OSError):  # disk full: the final write reports it
+                    write_outputs(**state, complete=False)
                 flushed = time.monotonic()
-        interrupted = False
-    finally:
-        reporter.stop()
-        ex.close(cancel=interrupted)
-        if interrupted:  # Ctrl-C: say what finished
+    except BaseException:  # Ctrl-C, SIGTERM: stop the runs, say what finished
+        with _uninterrupted():
+            reporter.stop()
+            ex.close(cancel=True)
             for run, _ in todo:
-                records.setdefault(run.id, _record(batch, run, {"status": "failed",
-                                                                "error": "interrupted before it finished"}))
-            write_outputs(**state, complete=False)
+                records.setdefault(run.id, _record(batch, run, {"status": "failed", "error": INTERRUPTED}))
+            _remove_temporaries(batch)  # a killed worker may have been writing
+            with contextlib.suppress(OSError):
+                write_outputs(**state, complete=False)
+            reporter.interrupted(batch.root)
+        raise
+    reporter.stop()
+    ex.close()
 
 
 def _check_options(batch: Batch, kernel: str, *, executor: str, workers: int | None, retries: int | None,
@@ -220,6 +295,7 @@ def _record(batch: Batch, run: Run, result: dict[str, Any], status: str | None =
     """One manifest entry (paths relative to the manifest). A skipped run cost nothing this
     time (0 seconds, 0 attempts); its headline and times are those of the run that made it."""
     run_dir = f"{RUNS_DIR}/{run.id}"
+    scrub = scrubber(run.parameters)  # the run masked them already; an error from its worker may not be
     status = status or result.get("status", "failed")
     made_now = status != "skipped"
     return {
@@ -229,13 +305,13 @@ def _record(batch: Batch, run: Run, result: dict[str, Any], status: str | None =
         "scope": run.scope,
         "title": run.title,
         "status": status,
-        "error": result.get("error"),
+        "error": scrub(result.get("error")),
         "html": run.html,
         "executed": f"{run_dir}/notebook.ipynb",
         "log": f"{run_dir}/log.txt",
         "seconds": result.get("seconds") if made_now else 0,
         "attempts": result.get("attempts", 0) if made_now else 0,
-        "headline": result.get("headline") or {},
+        "headline": scrub(result.get("headline") or {}),
         "started_at": result.get("started_at"),
         "finished_at": result.get("finished_at"),
         "fingerprint": result.get("fingerprint"),
@@ -337,7 +413,7 @@ def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | 
     tmp.mkdir()
     try:
         config = {"name": ds.name, "currency": ds.currency, "fiscal_year_start": ds.fiscal_year_start,
-                  "stage_probabilities": dict(ds.stage_probabilities), "tables": {}}
+                  "calendar": ds.calendar, "stage_probabilities": dict(ds.stage_probabilities), "tables": {}}
         for name, df in ds.tables.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
             config["tables"][name] = {"path": f"{name}.parquet"}
@@ -402,6 +478,12 @@ class Reporter:
         print(f"[{self.done:>{len(str(todo))}}/{todo}] {record['status']:<6} {run.html} "
               f"({record.get('seconds') or 0:.1f} s, {self.failed} failed, ETA {eta:.0f} s){error}",
               file=sys.stderr, flush=True)
+
+    def interrupted(self, root: Path) -> None:
+        if self.enabled:
+            print(f"interrupted: {self.done} of {self.total - self.skipped} reports finished, the others are "
+                  f"marked interrupted in {_relative(root / MANIFEST)}; run the same command again to finish "
+                  "them", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         if self.bar is not None:

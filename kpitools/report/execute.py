@@ -20,6 +20,7 @@ Kernels that are not this interpreter's ipykernel start the ordinary way
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import json
 import math
@@ -29,15 +30,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .manifest import (RESULT_FILE, RUN_DIR_ENV, atomic_write_text, mask_parameters, read_headline,
-                       write_json)
+from .manifest import (HEADLINE_FILE, RESULT_FILE, RUN_DIR_ENV, atomic_write_text, mask_parameters,
+                       read_headline, scrubber, write_json)
 
 EXECUTED = "notebook.ipynb"
 LOG = "log.txt"
@@ -86,41 +88,58 @@ class RunFailed(Exception):
 
 
 def execute_run(task: RunTask) -> RunResult:
-    """Run one parameter set (with retries) and render it; never raises."""
+    """Run one parameter set (with retries) and render it; never raises (bar KeyboardInterrupt).
+
+    Secrets among the parameters are masked in everything written here: the executed
+    notebook (outputs included), log.txt, error.txt, headline.json, the result and the HTML."""
     started, t0 = _now(), time.perf_counter()
     run_dir = Path(task.run_dir)
-    shutil.rmtree(run_dir, ignore_errors=True)  # a re-run starts clean; attempts of this run share it
-    run_dir.mkdir(parents=True, exist_ok=True)
-    error, attempts = None, 0
-    for attempt in range(1, task.retries + 2):
+    scrub = scrubber(task.parameters)
+    error, attempts, headline = None, 0, {}
+    try:
+        shutil.rmtree(run_dir, ignore_errors=True)  # a re-run starts clean; attempts of this run share it
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        error = f"cannot create the run folder {run_dir}: {e.strerror or e}"
+    log = functools.partial(_log, run_dir, scrub=scrub)
+    for attempt in range(1, task.retries + 2) if error is None else ():
         attempts = attempt
         if attempt > 1:
             delay = task.backoff * 2 ** (attempt - 2)
-            _log(run_dir, f"retrying in {delay:g} s")
+            log(f"retrying in {delay:g} s")
             time.sleep(delay)
-        _log(run_dir, f"attempt {attempt} of {task.retries + 1} started {_now()}")
+        log(f"attempt {attempt} of {task.retries + 1} started {_now()}")
         try:
-            _attempt(task, run_dir)
+            _attempt(task, run_dir, scrub, log)
             error = None
             break
         except RunFailed as e:
             error = str(e)
         except Exception as e:  # the runner's own trouble (kernel would not start...): still isolated
             error = f"{type(e).__name__}: {e}"
-            _log(run_dir, traceback.format_exc())
-        _log(run_dir, f"attempt {attempt} failed: {error}")
+            log(traceback.format_exc())
+        error = scrub(error)
+        log(f"attempt {attempt} failed: {error}")
+    if (run_dir / HEADLINE_FILE).is_file():  # the kernel wrote it, with whatever the notebook gave it
+        headline = scrub(read_headline(run_dir))
+        with contextlib.suppress(OSError):
+            write_json(run_dir / HEADLINE_FILE, headline)
+        headline = {} if error else headline
     result = RunResult(id=task.id, status="failed" if error else "ok", error=error,
-                       seconds=round(time.perf_counter() - t0, 2), attempts=attempts,
-                       headline=read_headline(run_dir) if not error else {}, started_at=started,
-                       finished_at=_now(), fingerprint=task.fingerprint)
-    if error:
-        atomic_write_text(run_dir / ERROR, error + "\n")
-    # Written last: its presence with status ok (and the HTML) is what lets a re-run skip this one.
-    write_json(run_dir / RESULT_FILE, asdict(result))
+                       seconds=round(time.perf_counter() - t0, 2), attempts=attempts, headline=headline,
+                       started_at=started, finished_at=_now(), fingerprint=task.fingerprint)
+    try:
+        if error:
+            atomic_write_text(run_dir / ERROR, error + "\n")
+        # Written last: its presence with status ok (and the HTML) is what lets a re-run skip this one.
+        write_json(run_dir / RESULT_FILE, asdict(result))
+    except OSError as e:  # e.g. the disk is full: the batch still records the run (a re-run redoes it)
+        if not error:
+            result.status, result.error = "failed", f"cannot write {run_dir / RESULT_FILE}: {e.strerror or e}"
     return result
 
 
-def _attempt(task: RunTask, run_dir: Path) -> None:
+def _attempt(task: RunTask, run_dir: Path, scrub: Callable[[Any], Any], log: Callable[[str], None]) -> None:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -149,13 +168,23 @@ def _attempt(task: RunTask, run_dir: Path) -> None:
         except CellTimeoutError:
             failure = f"timed out after {task.timeout:g} s" + _where(nb, running=True)
         except DeadKernelError:
-            failure = "the kernel died (out of memory, or the notebook exited)" + _where(nb, running=True)
+            failure = "the kernel died (killed, out of memory, or the notebook exited)" + _where(nb, running=True)
+        finally:
+            # nbclient leaves the client it made for a kernel it does not own connected: its ZeroMQ
+            # context (an I/O thread, sockets, descriptors) would stay until garbage collection, and a
+            # worker running hundreds of reports would run out of file descriptors.
+            if client.kc is not None:
+                client.kc.stop_channels()
+                client.kc = None
     finally:
         warm.close()
         # The executed notebook, partial on failure, with secrets masked.
-        _mask(nb, task)
-        atomic_write_text(run_dir / EXECUTED, nbformat.writes(nb))
-        _log(run_dir, _outputs_text(nb))
+        _mask(nb, task, scrub)
+        try:
+            atomic_write_text(run_dir / EXECUTED, nbformat.writes(nb))
+        except OSError as e:
+            failure = failure or f"cannot write {run_dir / EXECUTED}: {e.strerror or e}"
+        log(_outputs_text(nb))
     if failure:
         raise RunFailed(failure)
     try:
@@ -166,31 +195,47 @@ def _attempt(task: RunTask, run_dir: Path) -> None:
         known = {"scope": task.scope, "period": task.period, "data_freshness": task.data_freshness}
         nb.metadata.setdefault("kpitools", {}).update({k: v for k, v in known.items() if v})
         generated = datetime.fromisoformat(task.generated_at) if task.generated_at else None
-        render(nb, task.html, title=task.title, generated_at=generated)
+        html = render(nb, title=task.title, generated_at=generated)
     except Exception as e:
-        _log(run_dir, traceback.format_exc())
+        log(traceback.format_exc())
         raise RunFailed(f"rendering failed: {type(e).__name__}: {e}") from None
+    try:
+        atomic_write_text(Path(task.html), html)
+    except OSError as e:  # not writable, disk full, a file where a folder should be: no partial file is left
+        root = Path(task.run_dir).parents[1]  # <output root>/.runs/<id>: paths as the portal shows them
+        own = e.filename and (str(e.filename) == task.html  # the report or its temporary file: no news
+                              or Path(e.filename).name.startswith(f".{Path(task.html).name}."))
+        where = f": {_under(e.filename, root)}" if e.filename and not own else ""
+        raise RunFailed(f"cannot write {_under(task.html, root)}: {e.strerror or e}{where}") from None
+
+
+def _under(path: Any, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _where(nb: Any, running: bool = False) -> str:
-    """' (cell N)': the code cell that failed, or the last one that started, counted as
+    """' (cell N)': the code cell that failed, or (`running`) the one that was running, counted as
     in the source notebook (without the injected parameters cell)."""
     code = [c for c in nb.cells if c.cell_type == "code"
             and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     for i, cell in enumerate(code, 1):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             return f" (cell {i})"
-    if running:
-        started = [i for i, c in enumerate(code, 1) if c.get("metadata", {}).get("execution", {})
-                   .get("iopub.execute_input")]
-        if started:
-            return f" (cell {started[-1]})"
+    if running:  # the first cell the kernel never answered (a dead kernel may not even say it started it)
+        replied = [bool(c.get("metadata", {}).get("execution", {}).get("shell.execute_reply"))
+                   or not str(c.get("source", "")).strip() for c in code]  # empty cells are never run
+        if any(replied) and not all(replied):
+            return f" (cell {replied.index(False) + 1})"
     return ""
 
 
-def _mask(nb: Any, task: RunTask) -> None:
-    """Secrets must not reach a report or a kept notebook: rewrite the injected cell
-    and papermill's metadata with masked values."""
+def _mask(nb: Any, task: RunTask, scrub: Callable[[Any], Any]) -> None:
+    """Secrets must not reach a report or a kept notebook: rewrite the injected cell and
+    papermill's metadata with masked values, and mask them in whatever the notebook output
+    (prints, displays, errors, warnings): a notebook may well print its connection string."""
     masked = mask_parameters(task.parameters)
     if masked == task.parameters:
         return
@@ -200,6 +245,13 @@ def _mask(nb: Any, task: RunTask) -> None:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = translate_parameters(task.kernel, nb.metadata.get("kernelspec", {}).get("language"),
                                                masked, "Parameters")
+        for out in cell.get("outputs", []):
+            for key in ("text", "evalue", "ename", "traceback"):
+                if key in out:
+                    out[key] = scrub(out[key])
+            for mime, value in out.get("data", {}).items():
+                if not mime.startswith("image/") or mime == "image/svg+xml":  # not base64 PNG/JPEG
+                    out["data"][mime] = scrub(value)
     if "papermill" in nb.metadata:
         nb.metadata.papermill["parameters"] = masked
 
@@ -218,10 +270,14 @@ def _outputs_text(nb: Any) -> str:
     return "\n".join(lines)
 
 
-def _log(run_dir: Path, text: str) -> None:
+def _log(run_dir: Path, text: str, scrub: Callable[[Any], Any] = lambda t: t) -> None:
+    """Append to the run's log.txt (secrets masked); a log that cannot be written is no reason to fail."""
     if text:
-        with open(run_dir / LOG, "a", encoding="utf-8") as f:
-            f.write(text.rstrip("\n") + "\n")
+        try:
+            with open(run_dir / LOG, "a", encoding="utf-8") as f:
+                f.write(scrub(text).rstrip("\n") + "\n")
+        except OSError:
+            pass
 
 
 def _now() -> str:
@@ -229,6 +285,10 @@ def _now() -> str:
 
 
 # --- warm kernels ---------------------------------------------------------------------------
+
+class KernelDied(RuntimeError):
+    """A kernel process exited before it was ready."""
+
 
 class WarmKernel:
     """A kernel started ahead that imports modules (no names bound) as soon as it is up.
@@ -239,7 +299,11 @@ class WarmKernel:
         self.km = _kernel_manager(kernel, warmup, fork=self.python)
         env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         # The kernel's own stdout/stderr (not the notebook's) would garble the progress bar.
-        self.km.start_kernel(cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # No IPython history: it would keep every cell, secrets in the injected parameters included,
+        # in ~/.ipython (and make every kernel of a batch write to one SQLite file).
+        extra = ["--HistoryManager.enabled=False"] if self.python else []
+        self.km.start_kernel(cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             extra_arguments=extra)
         self.kc = self.km.client()
         self.kc.start_channels()
         # Queued now, executed as soon as the kernel is up: nobody waits for it until take().
@@ -270,7 +334,7 @@ class WarmKernel:
                 msg = self.kc.get_shell_msg(timeout=1)
             except Empty:
                 if not self.km.is_alive():
-                    raise RuntimeError("the kernel died while starting") from None
+                    raise KernelDied("the kernel died while starting") from None
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 if msg["content"].get("status") == "error":
@@ -334,14 +398,23 @@ class KernelPool:
             self.spare[key] = WarmKernel(kernel, tuple(warmup), self.cwd)
 
     def take(self, kernel: str, warmup: tuple[str, ...], run_dir: Path) -> WarmKernel:
-        warm = (self.spare.pop((kernel, tuple(warmup)), None)
-                or WarmKernel(kernel, tuple(warmup), self.cwd if is_python(kernel) else str(run_dir)))
-        try:
-            warm.wait()
-        except Exception:
-            warm.close()
-            raise
-        return warm
+        """A started kernel; one that died while starting (on a busy machine two kernels can pick
+        the same free port) is replaced once: the run itself has not begun."""
+        spare = self.spare.pop((kernel, tuple(warmup)), None)
+        for attempt in (1, 2):
+            warm = spare or WarmKernel(kernel, tuple(warmup), self.cwd if is_python(kernel) else str(run_dir))
+            spare = None
+            try:
+                warm.wait()
+                return warm
+            except KernelDied:
+                warm.close()
+                if attempt == 2:
+                    raise
+            except Exception:
+                warm.close()
+                raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         while self.spare:
@@ -600,6 +673,10 @@ def init_worker(kernel: str, warmup: tuple[str, ...], cwd: str | None = None) ->
         # Process-pool workers leave through multiprocessing's exit (finalizers, not atexit).
         util.Finalize(POOL, shutdown_worker, exitpriority=10)
         atexit.register(shutdown_worker)
+        parent = multiprocessing.parent_process()
+        if parent is not None:  # a worker process of ours (the serial executor runs in the caller's)
+            threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True,
+                             name="kpitools-exit-with-parent").start()
     # nbconvert takes seconds to import: once per worker, while its first kernel boots. Its schema
     # validator (jsonschema) would also compile an IRI grammar (rfc3987_syntax, ~1.5 s of CPU) that no
     # notebook schema uses: blocking that optional import makes jsonschema skip the "iri" format.
@@ -610,6 +687,16 @@ def init_worker(kernel: str, warmup: tuple[str, ...], cwd: str | None = None) ->
         import kpitools.report.render  # noqa: F401
     except Exception:
         pass
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    """Exit as soon as the batch process is gone, even killed with SIGKILL (which it cannot handle):
+    a worker would otherwise wait forever for its next run, its fork server and kernels with it.
+    The fork server sees this process go and kills the kernels."""
+    from multiprocessing.connection import wait
+
+    wait([parent_sentinel])
+    os._exit(1)
 
 
 def shutdown_worker() -> None:

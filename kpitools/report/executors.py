@@ -11,7 +11,9 @@
   need kpitools installed and the same file system (notebook, data, output).
 
 Retries and time-outs live in the run itself (execute.py), so every executor
-behaves the same; an executor only schedules and reports.
+behaves the same; an executor only schedules and reports. A worker process that
+dies (killed, out of memory) costs only the run that killed it: `local` starts
+new workers and runs the others again (Dask does the same on its own).
 Add one with `@register_executor("name")` on an `Executor` subclass.
 """
 from __future__ import annotations
@@ -20,7 +22,9 @@ import multiprocessing
 import os
 import uuid
 from abc import ABC, abstractmethod
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
 Init = tuple[Callable[..., Any], tuple[Any, ...]] | None
@@ -50,6 +54,10 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+class WorkerDied(Exception):
+    """A worker process died while running this item, and again when it was run on its own."""
 
 
 class Executor(ABC):
@@ -122,17 +130,51 @@ class LocalExecutor(Executor):
         for _ in range(self.workers):
             self.pool.submit(_noop)
 
+    MAX_RESTARTS = 10  # a pool that keeps dying is broken for some other reason
+
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """When a worker dies, the pool fails every item it holds: those items are run again in
+        a new pool, each on its own, so that a second death names the item that causes it."""
         assert self.pool is not None, "use the executor in a with block"
-        pending = {self.pool.submit(fn, item): item for item in items}
-        while pending:
+        queue = deque(items)
+        pending: dict[Any, Any] = {}     # future -> item; at most workers + 1, so few are suspected
+        suspects: set[int] = set()       # id(item): items in the pool when a worker died
+        restarts = 0
+        while queue or pending:
+            while queue and len(pending) <= self.workers:
+                alone = id(queue[0]) in suspects
+                if (alone and pending) or any(id(i) in suspects for i in pending.values()):
+                    break
+                item = queue.popleft()
+                pending[self.pool.submit(fn, item)] = item
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
+            # A broken pool fails every item it holds: collect them all (result() waits for that).
+            broken = any(isinstance(f.exception(), BrokenProcessPool) for f in done)
+            died: list[Any] = []
+            for future in list(pending) if broken else done:
                 item = pending.pop(future)
                 try:
-                    yield item, future.result()
-                except Exception as e:  # a worker process died (BrokenProcessPool) or could not pickle
-                    yield item, e
+                    result = future.result()
+                except BrokenProcessPool:
+                    died.append(item)
+                    continue
+                except Exception as e:  # could not pickle the item or its result
+                    result = e
+                suspects.discard(id(item))
+                yield item, result
+            if not died:
+                continue
+            restarts += 1
+            for item in reversed(died):
+                if (id(item) in suspects and len(died) == 1) or restarts > self.MAX_RESTARTS:
+                    suspects.discard(id(item))  # it ran on its own, and its worker died again
+                    yield item, WorkerDied("the worker process running it died (killed, or out of memory)")
+                else:
+                    suspects.add(id(item))
+                    queue.appendleft(item)
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            if queue:
+                self.start()
 
     def close(self, cancel: bool = False) -> None:
         if self.pool is not None:

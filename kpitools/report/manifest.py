@@ -119,6 +119,83 @@ def has_secret(name: str, value: Any) -> bool:
     return mask_value(name, value) != value
 
 
+MIN_SECRET = 4  # shorter secrets are masked in parameters only: hiding every "abc" in a report would garble it
+
+
+def secret_values(parameters: dict[str, Any]) -> list[str]:
+    """The secret strings in these parameters (whole values of secret-named parameters,
+    passwords in URLs), longest first, each also as it appears escaped in HTML, in a
+    Python repr and percent-encoded in a URL."""
+    import html
+    from urllib.parse import quote, unquote
+
+    found: set[str] = set()
+
+    def collect(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                collect(str(k), v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                collect(name, v)
+        elif value not in (None, "") and is_secret_name(name) and not isinstance(value, bool):
+            found.add(str(value))
+        elif isinstance(value, str):
+            found.update(unquote(m["password"]) for m in _URL_PASSWORD.finditer(value) if m["password"])
+            found.update(m["password"] for m in _URL_PASSWORD.finditer(value) if m["password"])
+
+    for key, val in parameters.items():
+        collect(key, val)
+    forms = {f for s in found if len(s) >= MIN_SECRET
+             for f in (s, html.escape(s), html.escape(s, quote=False), repr(s)[1:-1], quote(s, safe=""))}
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrubber(parameters: dict[str, Any]) -> Callable[[Any], Any]:
+    """A function that replaces the parameters' secret values by *** in any text (and in the
+    strings inside lists and dicts); the identity when there are none."""
+    secrets = secret_values(parameters)
+    if not secrets:
+        return lambda value: value
+    pattern = re.compile("|".join(re.escape(s) for s in secrets))
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(MASK, value)
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        return value
+
+    return scrub
+
+
+def _file_mode() -> int:
+    umask = os.umask(0o022)  # read it (there is no other way), put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()  # what open() would give a new file: read at import, umask is process-wide
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # atomic_write's (and render's): .<name>.<random>.tmp
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Delete the temporary files atomic writes left in `folder` (not below it) when their
+    process was killed mid-write; returns how many. Only for folders no writer is using."""
+    removed = 0
+    try:
+        candidates = list(Path(folder).glob(".*.tmp"))
+    except OSError:
+        return 0
+    for path in candidates:
+        if _TEMPORARY.fullmatch(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename: readers
     never see half a file, and a crash leaves the old file (or none)."""
@@ -128,6 +205,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, FILE_MODE)  # mkstemp's 0600 would hide the portal from everyone else on a share
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
