@@ -370,10 +370,11 @@ def _kernel_manager(kernel: str, warmup: tuple[str, ...], fork: bool) -> Any:
     class ForkedKernelManager(KernelManager):
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             provisioner = self.provisioner
-            if not (_forkable(kernel_cmd) and isinstance(provisioner, LocalProvisioner)):
+            args = _ipykernel_args(kernel_cmd)
+            if args is None or not isinstance(provisioner, LocalProvisioner):
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             cwd = str(kw.get("cwd") or os.getcwd())
-            pid = FORK_SERVERS.get(warmup, cwd).spawn(kernel_cmd[3:], cwd, dict(kw.get("env") or os.environ))
+            pid = FORK_SERVERS.get(warmup, cwd).spawn(args, cwd, dict(kw.get("env") or os.environ))
             # What LocalProvisioner polls, signals and kills, as if it had launched the process.
             provisioner.process = ForkedProcess(pid)
             provisioner.pid = provisioner.pgid = pid  # the kernel leads its own process group
@@ -436,10 +437,19 @@ POOL = KernelPool()
 # kernel process per run. Each forked kernel still runs exactly one notebook, in a
 # new process, with its own session and process group, and is killed afterwards.
 
-def _forkable(cmd: list[str]) -> bool:
-    """This interpreter's ipykernel: the kernel a fork of the fork server is."""
-    return (len(cmd) >= 3 and os.path.abspath(cmd[0]) == os.path.abspath(sys.executable)
-            and cmd[1:3] == ["-m", "ipykernel_launcher"])
+def _ipykernel_args(cmd: list[str]) -> list[str] | None:
+    """The kernel's own arguments (-f connection file...) when `cmd` starts this interpreter's
+    ipykernel, the kernel a fork of the fork server is; None for any other kernel. Interpreter
+    flags before `-m` (kernelspecs written by `ipykernel install` add -Xfrozen_modules=off) only
+    matter at start-up, which the fork server has already done."""
+    if not cmd or os.path.abspath(cmd[0]) != os.path.abspath(sys.executable):
+        return None
+    i = 1
+    while i < len(cmd) and cmd[i].startswith("-X"):
+        i += 1
+    if cmd[i:i + 2] != ["-m", "ipykernel_launcher"]:
+        return None
+    return cmd[i + 2:]
 
 
 class ForkedProcess:

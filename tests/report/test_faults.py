@@ -277,7 +277,7 @@ def test_a_worker_process_killed_twice(tmp_path: Path) -> None:
     """SIGKILL to the worker process (not the kernel) running WORKER: the pool is rebuilt and the runs
     it held are run again, each on its own; killed again, WORKER fails and every other run is made."""
     regions = ["A", "WORKER", "B", "C", "D"]
-    write_spec(tmp_path, regions, {"WORKER": "wait"})
+    write_spec(tmp_path, regions, {"WORKER": "wait"}, "timeout: 120\n")  # a killer that fails cannot hang the test
     kills: list[int] = []
 
     def kill_worker() -> None:
