@@ -402,22 +402,19 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
             out.append((f"{value!r} is not a period", (f"did you mean {close[0]}? " if close else "")
                         + "write a month 2026-10, a quarter 2026Q3, a year 2026, or a relative period such as "
                           "last_complete_month or last_complete_quarter-1"))
-    if name == "calendar" and isinstance(value, str) and value.strip():
+    if name in ("calendar", "locale") and isinstance(value, str) and value.strip():
+        from kpitools.i18n import LANGUAGES, normalize
         from kpitools.kpis.periods import CALENDARS, calendar_name
 
+        check, what, fix = {
+            "calendar": (calendar_name, "a calendar", f"use one of {', '.join(CALENDARS)}, or \"\" for the dataset's"),
+            "locale": (normalize, "a locale", f"use a language code such as {', '.join(LANGUAGES)} (or with a "
+                                              "country: ar_SA), or \"\" for English"),
+        }[name]
         try:
-            calendar_name(value)
+            check(value)
         except ValueError:
-            out.append((f"{value!r} is not a calendar", f"use one of {', '.join(CALENDARS)}, or \"\" for the "
-                                                        "dataset's"))
-    if name == "locale" and isinstance(value, str) and value.strip():
-        from kpitools.i18n import LANGUAGES, normalize
-
-        try:
-            normalize(value)
-        except ValueError:
-            out.append((f"{value!r} is not a locale", f"use a language code such as {', '.join(LANGUAGES)} (or with a "
-                                                      "country: ar_SA), or \"\" for English"))
+            out.append((f"{value!r} is not {what}", fix))
     if name == "data" and isinstance(value, str) and value:
         path = Path(value).expanduser()
         if not path.is_absolute():

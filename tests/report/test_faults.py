@@ -117,6 +117,15 @@ def kpitools_run(folder: Path, *args: str, **popen) -> subprocess.Popen:  # noqa
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
 
+def wait_for_first_report(proc: subprocess.Popen, root: Path, timeout: float = 120) -> None:
+    """Until run A of a `kpitools run` subprocess has finished (its result is written)."""
+    deadline = time.monotonic() + timeout
+    while not list((root / ".runs").glob("A-*/result.json")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "A was not made in time"
+        time.sleep(0.05)
+
+
 def wait_for(path: Path, timeout: float = 90) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -416,11 +425,7 @@ def test_stopping_a_batch(tmp_path: Path, how: str) -> None:
     proc = kpitools_run(tmp_path, start_new_session=True)
     root = tmp_path / "out"
     try:
-        deadline = time.monotonic() + 120
-        while not list((root / ".runs").glob("A-*/result.json")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "A was not made in time"
-            time.sleep(0.05)
+        wait_for_first_report(proc, root)
         time.sleep(0.5)  # B and C are sleeping in their kernels
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)
@@ -464,11 +469,7 @@ def test_the_batch_process_killed_with_sigkill(tmp_path: Path) -> None:
     proc = kpitools_run(tmp_path, start_new_session=True)
     root = tmp_path / "out"
     try:
-        deadline = time.monotonic() + 120
-        while not list((root / ".runs").glob("A-*/result.json")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "A was not made in time"
-            time.sleep(0.05)
+        wait_for_first_report(proc, root)
         time.sleep(0.5)
         proc.kill()
         proc.communicate(timeout=30)

@@ -147,3 +147,15 @@ def test_headline_shape() -> None:
     assert headline["win_rate"]["value"] is None and headline["deals"]["display"] == "12"
     with pytest.raises(ValueError, match="status"):
         normalise_headline({"x": {"value": 1, "status": "great"}})
+
+
+def test_unknown_locale_and_calendar_parameters_are_reported(tmp_path: Path) -> None:
+    report = Path(__file__).parents[2] / "notebooks" / "sales_report.ipynb"  # declares locale and calendar
+    spec = tmp_path / "spec.yml"
+    spec.write_text(f"notebook: {report}\noutput: r/{{region}}.html\n"
+                    "parameters: {locale: klingon, calendar: lunar}\ngrid: {region: [EMEA]}\n", encoding="utf-8")
+    with pytest.raises(BatchError) as e:
+        load_batch(spec, today=TODAY, base=tmp_path)
+    message = str(e.value)
+    assert "'klingon' is not a locale" in message and "fa" in message
+    assert "'lunar' is not a calendar" in message and "jalali" in message
