@@ -14,7 +14,6 @@ import yaml
 import kpitools
 from kpitools.data import DataError
 from kpitools.data.events import interval_months
-from kpitools.data.sample import write_sample
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "events"
 DEALS = "deal_id,created_at,closed_at,status,amount\nX1,2024-01-02,2024-01-05,won,10\n"
@@ -199,14 +198,6 @@ def sample_as_events(subs: pd.DataFrame, annual: set[str]) -> pd.DataFrame:
                             "churn_reason": part["churn_reason"]}))
     out = pd.concat(ev, ignore_index=True)
     return out.sample(frac=1.0, random_state=1)  # file order must not matter
-
-
-@pytest.fixture(scope="module")
-def csv_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, kpitools.Dataset, pd.DataFrame]:
-    folder = tmp_path_factory.mktemp("sample")
-    config = write_sample(folder, months=24, end="2026-06")
-    ds = kpitools.load(config)
-    return folder, ds, kpitools.compute(ds)
 
 
 @pytest.mark.parametrize("annual_share", [0.0, 0.5], ids=["monthly", "half-annual"])

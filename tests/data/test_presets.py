@@ -13,7 +13,6 @@ import yaml
 import kpitools
 from kpitools.data import DataError
 from kpitools.data.presets import PRESETS, describe
-from kpitools.data.sample import write_sample
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "presets"
 T = pd.Timestamp
@@ -282,14 +281,6 @@ EXPORTS = {
                              **{k: f"custom.{k}" for k in ("team", "product", "lead_source", "campaign",
                                                            "deal_type", "quantity", "lost_reason")}}),
 }
-
-
-@pytest.fixture(scope="module")
-def csv_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, kpitools.Dataset, pd.DataFrame]:
-    folder = tmp_path_factory.mktemp("sample")
-    config = write_sample(folder, months=24, end="2026-06")
-    ds = kpitools.load(config)
-    return folder, ds, kpitools.compute(ds)
 
 
 @pytest.mark.parametrize("preset", sorted(EXPORTS))
