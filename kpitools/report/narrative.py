@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import i18n
 from ..i18n import N_
+from ..i18n import missing as _missing  # None, NA, NaT, NaN, ±inf
 from ..i18n import gettext as _
 from ..kpis.registry import REGISTRY
 from ..viz.theme import format_value
@@ -34,13 +35,6 @@ _STATUS_ORDER = ("off track", "at risk", "on track")
 
 
 # ----------------------------------------------------------------------------- formatting
-
-def _missing(x: Any) -> bool:
-    try:
-        return x is None or x is pd.NA or not math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return True
-
 
 def money(x: Any, currency: str = "USD") -> str:
     """Money as the KPI cards show it, three significant figures: $1.02M, $963k, $60k, $12.3k."""

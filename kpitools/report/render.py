@@ -39,6 +39,7 @@ from traitlets import Integer, List, Unicode
 from .. import i18n
 from ..i18n import N_
 from .cards import HEADER_MIME
+from .manifest import mask_value
 
 __all__ = ["render", "render_many", "html_exporter", "write_atomic", "TEMPLATES", "TEMPLATE_NAME",
            "RemoveTaggedCells", "RemoveStderr", "StripScripts", "ShortenErrors", "DropCardStyles",
@@ -54,7 +55,6 @@ HEADER_FIELDS = {"scope": N_("Scope"), "period": N_("Period"), "data_freshness":
 _SCRIPT_ELEMENT = re.compile(r"<script\b.*?(?:</script\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 _SCRIPT_TAG = re.compile(r"<(/?)(script\b)", re.IGNORECASE)
 _CARD_STYLE = re.compile(r"<style data-kpitools>.*?</style>\s*", re.DOTALL)
-_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^/\s:@]*:)[^@\s/]+@")
 
 
 class RemoveTaggedCells(Preprocessor):
@@ -120,7 +120,7 @@ class ShortenErrors(Preprocessor):
         for out in cell.get("outputs", []):
             if out.output_type == "error":
                 lines = strip_ansi(str(out.get("evalue", ""))).strip().splitlines()
-                message = _URL_PASSWORD.sub(r"\1***@", lines[0] if lines else "")
+                message = mask_value("", lines[0] if lines else "")  # passwords in URLs
                 if len(message) > self.max_chars:
                     message = message[: self.max_chars - 1] + "…"
                 out.evalue = message
