@@ -321,14 +321,10 @@ def run(
 
     Exit 0: all ok; 1: some runs failed (the rest were rendered); 2: bad input (nothing ran)."""
     from .report.batch import run_batch
-    from .report.spec import load_batch, select
 
     if not batch.is_file():
         fail([Problem("batch spec not found", file=str(batch), hint="give a YAML file such as params/demo.yml")])
     try:
-        # Everything, the data and each run's scope and period included, is checked before
-        # run_batch creates the output folder: bad input writes nothing.
-        select(load_batch(batch, check_data=True), tuple(only or ()))
         code = run_batch(batch, workers=workers, executor=executor, scheduler=scheduler, only=tuple(only or ()),
                          force=force, retries=retries, timeout=timeout, progress=True)
     except DataError as e:

@@ -59,7 +59,9 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
     `today` fixes the date relative periods resolve against (tests).
     """
     started = time.perf_counter()
-    batch = load_batch(spec_path, today=today)
+    # Everything, the data and each run's scope and period included, is checked before the
+    # output folder is created: bad input writes nothing.
+    batch = load_batch(spec_path, today=today, check_data=True)
     runs = select(batch, tuple(only))
     kernel = batch.spec.kernel or _kernel_name(batch.notebook)
     workers, retries, timeout = _check_options(batch, kernel, executor=executor, workers=workers,

@@ -152,16 +152,16 @@ def test_data_is_prepared_once_and_its_changes_count(tmp_path: Path, monkeypatch
     from kpitools.data.sample import write_sample
 
     write_sample(tmp_path / "data", months=3, end="2026-01")
-    write_spec(tmp_path, ["A"], "parameters: {data: data}\n")
+    write_spec(tmp_path, ["EMEA"], "parameters: {data: data}\n")  # a region the data has
     assert run(tmp_path, monkeypatch) == 0
-    a = by_region(tmp_path)["A"]
+    a = by_region(tmp_path)["EMEA"]
     assert a["parameters"]["data"] == "data"  # the manifest shows what the spec said
     executed = (tmp_path / "out" / ".runs" / a["id"] / "notebook.ipynb").read_text()
     assert "/out/.cache/data-" in executed  # the run read the prepared Parquet copy
-    assert run(tmp_path, monkeypatch) == 0 and statuses(tmp_path)["A"][0] == "skipped"
+    assert run(tmp_path, monkeypatch) == 0 and statuses(tmp_path)["EMEA"][0] == "skipped"
     deals = tmp_path / "data" / "deals.csv"
     os.utime(deals, ns=(time.time_ns(), time.time_ns() + 10**9))
-    assert run(tmp_path, monkeypatch) == 0 and statuses(tmp_path)["A"][0] == "ok"
+    assert run(tmp_path, monkeypatch) == 0 and statuses(tmp_path)["EMEA"][0] == "ok"
     assert len(list((tmp_path / "out" / ".cache").glob("data-*"))) == 1
 
 
@@ -216,3 +216,15 @@ def test_resume_after_the_batch_is_killed(tmp_path: Path, monkeypatch: pytest.Mo
     assert {k: s for k, (s, _) in statuses(tmp_path).items()} == {"A": "skipped", "B": "skipped",
                                                                   "SLOW": "failed", "C": "ok"}
     assert (tmp_path / "out" / MONTH / "C.html").is_file()
+
+
+def test_run_batch_checks_the_data_before_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Called from Python too (not only by the CLI): a region the data does not have is bad input, and the
+    output folder is not created."""
+    from kpitools.data.sample import write_sample
+
+    write_sample(tmp_path / "data", months=3, end="2026-01")
+    write_spec(tmp_path, ["Antarctica"], "parameters: {data: data}\n")
+    with pytest.raises(BatchError, match="Antarctica"):
+        run(tmp_path, monkeypatch)
+    assert not (tmp_path / "out").exists()
