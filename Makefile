@@ -1,16 +1,25 @@
 # Two commands on a fresh clone with Python 3.11+: `make demo` and `make test`.
+# Both install the exact versions in requirements-lock.txt (with hashes); `make lock` regenerates it
+# from pyproject.toml's ranges, `make test-latest` tries the newest releases in a separate venv.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements-lock.txt
 DATA   := data/sample
+# The tools that install and lock, pinned too.
+PIP_VERSION := 26.3
+UV_VERSION  := 0.13.9
+LATEST := .venv-latest
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-latest lock bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet "pip==$(PIP_VERSION)"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -26,8 +35,27 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The newest releases inside pyproject's ranges, in their own venv: a breaking release shows here
+# (and as a diff of `make lock`), not on main.
+test-latest:
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev]"
+	$(LATEST)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/versions.txt
+	$(LATEST)/bin/python -m pytest
+
+# Regenerate the lock (newest versions inside the ranges, every platform and Python >= 3.11) and the
+# conda environment that pins the same versions.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	    --generate-hashes --upgrade --no-header --quiet -o $(LOCK)
+	$(BIN)/python tools/environment_from_lock.py $(LOCK) > environment.yml
+
 bench: $(STAMP)
 	$(BIN)/python bench/kpis.py
 
 clean:
-	rm -rf $(VENV) data reports/*.html reports/*/ .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) data reports/*.html reports/*/ .pytest_cache .hypothesis

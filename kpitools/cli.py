@@ -395,6 +395,13 @@ def _expand_multi_value(argv: list[str]) -> list[str]:
 
 def main() -> None:
     """Entry point: never let a user mistake end in a traceback."""
+    from . import clock
+
+    try:
+        clock.today()  # a bad KPITOOLS_TODAY is the user's setting: say so before any work
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
     try:
         app(args=_expand_multi_value(sys.argv[1:]), prog_name="kpitools")
     except DataError as e:  # raised outside a command's own handling

@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..clock import today
 from .dataset import Dataset
 from .schema import TABLES
 from .types import to_canonical
@@ -182,7 +183,7 @@ _DAY_S = 86_400
 def _end_period(end: str | pd.Timestamp | pd.Period | None) -> pd.Period:
     """The last month of the data: `end` as a month, else the last complete month."""
     if end is None:
-        return (pd.Timestamp.today() - pd.DateOffset(months=1)).to_period("M")
+        return pd.Period(today(), freq="M") - 1
     if isinstance(end, pd.Period):
         return end.asfreq("M")
     return pd.Timestamp(end).to_period("M")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..clock import today
 from ..kpis.jalali import JalaliPeriod
 from ..kpis.periods import ordinals, period_span, to_period
 from .core import Levels, check_levels, forecast
@@ -155,7 +156,7 @@ def pipeline_forecast(deals: pd.DataFrame, start: pd.Period | str | None = None,
         month = when[known].dt.to_period(freq)
         start = pd.Period(start, freq=freq) if start is not None else (month.min() if len(month) else None)
     if start is None:
-        index = pd.period_range(pd.Timestamp.today(), periods=periods or 0, freq=freq)
+        index = pd.period_range(pd.Timestamp(today()), periods=periods or 0, freq=freq)
         return pd.DataFrame(0.0, index=index, columns=["expected", "variance", "amount", "deals"])
     month = month.where(month >= start, start)
     amount = pd.to_numeric(open_.loc[known, "amount"], errors="coerce").fillna(0.0)

@@ -11,8 +11,9 @@ Every number a report shows goes through here (the KPI cards, the narrative, the
 English keeps the house formats (lower-case "k", "$1.23M", U+2212 minus on charts). Other locales take
 their symbols (decimal and group separators, percent sign, minus), digits (Persian ۰-۹ for fa; Arabic-Indic
 ٠-٩ where CLDR's default numbering system for the locale is "arab", e.g. ar_SA; Latin for ar), the words
-for thousands / millions (هزار، میلیون، тыс., млн) and the currency placement from CLDR through Babel,
-and their words (units, month names of the Jalali calendar, templates) from the message catalogues.
+for thousands / millions (هزار، میلیون، тыс., млн) and the currency placement; for fa, ar and ru these are
+the project's own decisions (house_formats.py: the amount first, then its scale, then the currency), for
+other locales CLDR's through Babel, and their words (units, month names of the Jalali calendar, templates) from the message catalogues.
 Numbers are rounded by Python's own formatting first, so every locale shows the same rounded value.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from .core import NN_, NP_, babel_locale, language, ngettext, normalize, pgettext
+from .house_formats import house_format
 
 __all__ = ["MISSING", "CARD_MISSING", "missing", "localize", "number", "trimmed", "percent", "percent_text",
            "compact", "money", "value", "signed", "sign_symbols", "datetime_label", "currency_unit", "plural_count", "month_name", "period_kind",
@@ -79,6 +81,13 @@ def _unquote(text: str) -> str:
 def _symbols(locale: str) -> _Symbols:
     loc = babel_locale(locale)
     system = loc.default_numbering_system
+    house = house_format(loc.language, system)
+    if house is not None:  # the project's decision for fa, ar, ru (house_formats.py), whatever CLDR says
+        table = str.maketrans({",": house.group, ".": house.decimal, **dict(zip(_LATIN, house.digits))})
+        return _Symbols(english=False, table=table, minus=house.minus, plus=house.plus, percent_prefix="",
+                        percent_suffix=house.percent_suffix,
+                        compact={scale: ("", word) for scale, word in house.scales.items()},
+                        unit_first=not house.currency_after)
     sym = loc.number_symbols.get(system) or loc.number_symbols["latn"]
     digits = DIGITS.get(system, _LATIN)
     table = str.maketrans({",": sym["group"], ".": sym["decimal"], **dict(zip(_LATIN, digits))})
@@ -377,8 +386,14 @@ def month_name(month: int, locale: Any = None, calendar: str = "gregorian", widt
     loc = normalize(locale)
     if calendar == "jalali":
         return pgettext("Jalali month", JALALI_MONTHS[month - 1], loc)
+    blocale = babel_locale(loc)
+    house = house_format(blocale.language, blocale.default_numbering_system)
+    if house is not None:
+        names = (house.months_short if width == "abbreviated" else
+                 house.months_in_date if context == "format" else house.months)
+        return names[month - 1]
     from babel.dates import get_month_names
-    return get_month_names(width, context, babel_locale(loc))[month]
+    return get_month_names(width, context, blocale)[month]
 
 
 def _year(year: int, loc: str) -> str:

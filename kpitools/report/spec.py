@@ -34,6 +34,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kpitools import clock
 from kpitools.data.config import _line_of, read_yaml
 from kpitools.data.problems import DataError, Problem, setting_hint
 
@@ -83,7 +84,7 @@ class Batch:
     root: Path                   # absolute output root: index.html, manifest.json, .runs/, .cache/
     declared: dict[str, Any]     # the notebook's parameters and their defaults
     runs: list[Run] = field(default_factory=list)
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=clock.today)
 
 
 class _Unknown:
@@ -106,7 +107,7 @@ def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Pat
     spec_path = Path(spec_path)
     where = str(spec_path)
     base = (base or Path.cwd()).absolute()
-    today = today or dt.date.today()
+    today = today or clock.today()
     spec, node = _read_spec(spec_path)
 
     def problem(loc: tuple, message: str, hint: str = "") -> Problem:

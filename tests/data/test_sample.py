@@ -222,9 +222,10 @@ def test_months_and_end_honoured(t):
     assert short["activities"]["at"].max() < pd.Timestamp("2024-03-01")
 
 
-def test_default_end_is_last_complete_month():
+def test_default_end_is_last_complete_month(monkeypatch):
+    monkeypatch.setenv("KPITOOLS_TODAY", "2025-03-01")  # the first of a month: February is complete
     tables = generate(seed=0, months=2)
-    expected = (pd.Timestamp.today() - pd.DateOffset(months=1)).to_period("M")
+    expected = pd.Period("2025-02", "M")
     assert month(tables["spend"]["month"]).max() == expected
     assert tables["activities"]["at"].max() < (expected + 1).to_timestamp()
 

@@ -1,6 +1,8 @@
 """kpitools.i18n formats: every number, amount, date and period of a report in each locale, written out by
-hand from CLDR's rules (Persian digits and ٫ ٬ ٪, Arabic with Latin digits for ar and Arabic-Indic for
-ar_SA, Russian's comma and no-break spaces), and English exactly as before localisation."""
+hand. For fa, ar and ru these strings are the project's decision (i18n/house_formats.py: Persian digits and
+٫ ٬ ٪, Arabic with Latin digits for ar and Arabic-Indic for ar_SA, Russian's comma and no-break spaces, and
+the amount before its currency in all three), so they hold under any Babel; English exactly as before
+localisation."""
 from __future__ import annotations
 
 import math
@@ -128,3 +130,39 @@ def test_kpi_names_and_canonical_values() -> None:
     assert i18n.value_label("channel", "cold_email", "en") == "Cold email"
     assert i18n.value_label("region", "EMEA", "fa") == "EMEA"  # names from the data stay as they are
     assert i18n.status_text("off track", "ar") == "خارج المسار" and i18n.status_text("weird", "ar") == "weird"
+
+
+def test_house_formats_do_not_follow_the_installed_cldr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Babel data from another locale (German: currency after, "Mio.", "Oktober") changes nothing in fa, ar,
+    ru: only the language and, for Arabic, the country's numeral system are read from CLDR."""
+    from babel import Locale
+
+    from kpitools.i18n import formatting
+
+    def amounts() -> list[str]:
+        return [f(loc) for loc in ("fa", "ar", "ar_SA", "ru") for f in (
+            lambda x: i18n.value(1_234_567, "money", "USD", locale=x, style="card"),
+            lambda x: i18n.value(-45_000, "money", "IRT", locale=x),
+            lambda x: i18n.value(0.253, "ratio", locale=x, style="card"),
+            lambda x: i18n.date_label(pd.Timestamp("2026-10-31"), x),
+            lambda x: i18n.period_short(pd.Period("2026-09", "M"), x))]
+
+    before = amounts()
+    german = Locale.parse("de")
+
+    class Foreign:
+        def __init__(self, real: Locale) -> None:
+            self.language, self.default_numbering_system = real.language, real.default_numbering_system
+
+        def __getattr__(self, name: str):
+            return getattr(german, name)
+
+    real = formatting.babel_locale
+    monkeypatch.setattr(formatting, "babel_locale", lambda loc: Foreign(real(loc)))
+    formatting._symbols.cache_clear()
+    try:
+        assert amounts() == before
+    finally:
+        formatting._symbols.cache_clear()
+    assert before[:5] == [f"۱٫۲۳{NB}میلیون دلار", f"{LRM}−۴۵{NB}هزار تومان", "۲۵٫۳٪", "۳۱ اکتبر ۲۰۲۶",
+                          "سپتامبر ۲۰۲۶"]
