@@ -104,6 +104,9 @@ def render_summary(ds) -> str:  # noqa: ANN001
              f"  teams      {s['teams']}    reps {s['reps']}    products {s['products']}",
              "  rows"]
     lines += [f"    {t.ljust(width)}  {n:>10,}" for t, n in s["rows"].items()]
+    if s["notes"]:  # what the numbers rest on: joins, fills, exclusions, dropped rows
+        lines.append("  on the way in")
+        lines += [f"    {note}" for note in s["notes"]]
     return "\n".join(lines)
 
 

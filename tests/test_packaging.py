@@ -29,7 +29,8 @@ def imported_modules(folder: Path) -> set[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return {n for n in names if n not in sys.stdlib_module_names and n != "kpitools"}
+    local = {"kpitools", "tests", "bench", *(p.stem for p in (ROOT / "bench").glob("*.py"))}
+    return {n for n in names if n not in sys.stdlib_module_names and n not in local}
 
 
 def distributions(modules: set[str]) -> dict[str, set[str]]:

@@ -57,9 +57,20 @@ class ReadOptions(BaseModel):
     skiprows: int = Field(0, ge=0, description="rows to skip before the header")
     decimal: str = "."
     thousands: str | None = None
-    date_format: str | None = Field(None, description="strftime format, e.g. %d/%m/%Y")
-    dayfirst: bool = False
+    date_format: str | dict[str, str] | None = Field(
+        None, description="strftime format of the dates, e.g. %d/%m/%Y; or per column: {Won Date: '%d-%m-%Y %H:%M'}")
+    dayfirst: bool | dict[str, bool] | None = Field(
+        None, description="true: dates are day-first (31/12/2024), false: month-first (12/31/2024); unset: read "
+                          "from the values; or per column: {Created: true}")
     sheet: str | int = 0
+
+    def date_format_of(self, column: str, *names: str) -> str | None:
+        """The date format stated for a column (known by any of its names: canonical, source)."""
+        return _per_column(self.date_format, (column, *names))
+
+    def dayfirst_of(self, column: str, *names: str) -> bool | None:
+        """True / False when stated for the column (or the whole table), None when the values must tell."""
+        return _per_column(self.dayfirst, (column, *names))
 
     @field_validator("encoding")
     @classmethod
@@ -74,16 +85,81 @@ class ReadOptions(BaseModel):
 
     @field_validator("date_format")
     @classmethod
-    def known_date_format(cls, value: str | None) -> str | None:
+    def known_date_format(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
         import datetime as dt
 
-        try:  # strptime rejects unknown %-codes (strftime does not everywhere)
-            sample = dt.datetime(2024, 12, 31, 23, 59, 58, tzinfo=dt.timezone.utc)  # %z needs a time zone
-            dt.datetime.strptime(sample.strftime(value), value)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"{value!r} is not a date format ({e}): write it with %-codes, "
-                             "e.g. '%d/%m/%Y' or '%Y-%m-%d %H:%M'") from None
+        for fmt in (value.values() if isinstance(value, dict) else [value] if value else []):
+            try:  # strptime rejects unknown %-codes (strftime does not everywhere)
+                sample = dt.datetime(2024, 12, 31, 23, 59, 58, tzinfo=dt.timezone.utc)  # %z needs a time zone
+                dt.datetime.strptime(sample.strftime(fmt), fmt)
+            except (ValueError, TypeError) as e:
+                raise ValueError(f"{fmt!r} is not a date format ({e}): write it with %-codes, "
+                                 "e.g. '%d/%m/%Y' or '%Y-%m-%d %H:%M'") from None
         return value
+
+
+def _per_column(setting: Any, names: tuple[str, ...]) -> Any:
+    """A reader setting for one column: the table-wide value, or the entry of a per-column mapping under
+    any of the column's names."""
+    if not isinstance(setting, dict):
+        return setting
+    return next((setting[n] for n in names if n in setting), None)
+
+
+class JoinConfig(BaseModel):
+    """A many-to-one lookup: another file (or database table) whose columns join this table's rows."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str | None = None
+    url: str | None = None
+    sql: str | None = None
+    table: str | None = None
+    read: ReadOptions = ReadOptions()
+    on: str | dict[str, str] = Field(
+        description="the key: a column both files have (Owner), or {this file's column: the other file's column}")
+    keys: dict[str, str] = Field({}, description="this file's key values spelled as the other file spells them: "
+                                                 "{GTXPro: GTX Pro}")
+
+    @model_validator(mode="before")
+    @classmethod
+    def on_is_a_key(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `on` as the boolean true, also as a key
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def one_source(self) -> "JoinConfig":
+        _check_source(self.path, self.url, self.sql, self.table, "a join")
+        if isinstance(self.on, dict) and not self.on:
+            raise ValueError("`on:` needs a key column: `on: Owner` or `on: {Product: Name}`")
+        if self.read.dayfirst is not None or self.read.date_format is not None:
+            # joined columns are parsed with the table's own columns, by the table's `read:`
+            raise ValueError("dates of a joined file are read with the table: move dayfirst/date_format to the "
+                             "table's read:, per column, e.g. read: {date_format: {won_date: '%d-%m-%Y %H:%M'}}")
+        return self
+
+    @property
+    def pairs(self) -> dict[str, str]:
+        """{this table's column: the looked-up file's column}."""
+        return {self.on: self.on} if isinstance(self.on, str) else dict(self.on)
+
+    def source(self) -> "TableConfig":
+        """The looked-up file as a table source, to read it with the table readers."""
+        return TableConfig(path=self.path, url=self.url, sql=self.sql, table=self.table, read=self.read)
+
+
+def _check_source(path: str | None, url: str | None, sql: str | None, table: str | None, what: str) -> None:
+    if not (path or url):
+        raise ValueError(f"give {what} a `path:` (a CSV, Parquet or Excel file) or a `url:` with `sql:`")
+    if path and url:
+        raise ValueError("give either `path:` or `url:`, not both")
+    if url and not (sql or table):
+        raise ValueError("a `url:` needs `sql:` (a query) or `table:` (a table name)")
+    if sql and table:
+        raise ValueError("give either `sql:` (a query) or `table:` (a table name), not both")
+    if (sql or table) and not url:
+        raise ValueError("`sql:` and `table:` read from a database: add its `url:` (e.g. sqlite:///sales.db)")
 
 
 class TableConfig(BaseModel):
@@ -98,22 +174,28 @@ class TableConfig(BaseModel):
                                "start/change/cancel (events) or per period at one amount (periods)")
     until: str | None = Field(None, pattern=MONTH, description="events/periods: last month to expand to (YYYY-MM)")
     read: ReadOptions = ReadOptions()
+    join: list[JoinConfig] = Field([], description="many-to-one lookups applied before `columns:`: a list of "
+                                                   "{path: users.csv, on: Owner}")
     columns: dict[str, str] = {}
     values: dict[str, dict[str, Any]] = {}
     defaults: dict[str, Any] = {}
+    fill: dict[str, str] = Field({}, description="blanks of a canonical column taken from another source column: "
+                                                 "{amount: List Price}")
+    exclude: dict[str, list[Any]] = Field({}, description="rows to leave out, by source column and value: "
+                                                          "{Stage: [Test, Duplicate]}")
+    incomplete: Literal["error", "drop"] = Field(
+        "error", description="rows missing a required value: error (the default) or drop (counted and reported)")
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def values_as_lists(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # {Stage: Test} means {Stage: [Test]}
+            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def one_source(self) -> "TableConfig":
-        if not (self.path or self.url):
-            raise ValueError("give the table a `path:` (a CSV, Parquet or Excel file) or a `url:` with `sql:`")
-        if self.path and self.url:
-            raise ValueError("give either `path:` or `url:`, not both")
-        if self.url and not (self.sql or self.table):
-            raise ValueError("a `url:` needs `sql:` (a query) or `table:` (a table name)")
-        if self.sql and self.table:
-            raise ValueError("give either `sql:` (a query) or `table:` (a table name), not both")
-        if (self.sql or self.table) and not self.url:
-            raise ValueError("`sql:` and `table:` read from a database: add its `url:` (e.g. sqlite:///sales.db)")
+        _check_source(self.path, self.url, self.sql, self.table, "the table")
         if self.until and self.shape == "monthly":
             raise ValueError("`until:` is for `shape: events` or `shape: periods`")
         return self
@@ -129,6 +211,8 @@ class DatasetConfig(BaseModel):
                                  "Jalali month, 1 = Farvardin)")
     stage_probabilities: dict[str, float] = {}
     tables: dict[str, TableConfig]
+    notes: list[dict[str, Any]] = Field([], description="written by `kpitools run` in the copy it prepares: what "
+                                                        "was joined, filled, left out or dropped in the source")
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -261,6 +345,10 @@ def check_table_config(name: str, cfg: TableConfig, where: str | None = None,
         problems.append(Problem(f"{line('preset')}the {cfg.preset} preset is for the "
                                 f"{PRESETS[cfg.preset].table} table, not {name}", file=where, table=name,
                                 hint=f"move `preset: {cfg.preset}` to tables: {PRESETS[cfg.preset].table}"))
+    if cfg.shape != "monthly" and cfg.fill:
+        problems.append(Problem(f"{line('fill')}`fill:` works on tables with one row per record; with "
+                                f"`shape: {cfg.shape}` the rows are made by kpitools", file=where, table=name,
+                                hint="remove `fill:` (give the missing values in the export, or `defaults:`)"))
     if cfg.shape != "monthly" and name != "subscriptions":
         problems.append(Problem(f"{line('shape')}`shape: {cfg.shape}` is only for the subscriptions table",
                                 file=where, table=name, hint="remove `shape:` from this table"))

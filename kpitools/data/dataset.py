@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .problems import Problem
+from .problems import DataNote, Problem
 from .schema import TABLES
 
 
@@ -50,6 +50,7 @@ class Dataset:
     stage_probabilities: dict[str, float] = field(default_factory=dict)
     source: Path | None = None  # config file or directory it was loaded from
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[DataNote] = field(default_factory=list)  # rows joined, unmatched, filled, excluded, dropped
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         # Attribute access for tables (ds.deals); only called when normal lookup fails.
@@ -136,4 +137,5 @@ class Dataset:
             "teams": len(self.values("team")),
             "reps": len(self.values("rep")),
             "products": len(self.values("product")),
+            "notes": [str(n) for n in self.notes],  # rows joined, unmatched, filled, excluded, dropped
         }

@@ -12,13 +12,17 @@ from . import presets
 from .dataset import Dataset
 from .events import expand as expand_events
 from .parse import lines, map_columns, parse_table
-from .problems import DataError, Problem
+from .cleaning import drop_incomplete, exclude_rows, fill_blanks
+from .join import apply_joins
+from .problems import DataError, DataNote, Problem
 from .readers import read_source
 from .sql import session as sql_session
 from .schema import TABLES
 from .types import to_canonical
 from .validate import check_links, check_table
 
+EXCEL = (".xlsx", ".xlsm", ".xls")
+FACT_TABLES = ("deals", "leads", "subscriptions")  # any one of them is enough for a dataset
 TARGET_PERIOD = r"^\d{4}(-(0?[1-9]|1[0-2])|-?[Qq][1-4])?$"  # month 1-12, quarter 1-4
 
 
@@ -49,7 +53,7 @@ def resolve(config_or_dir: str | Path) -> tuple[DatasetConfig, Path, str]:
                                     file=str(path), hint="run `kpitools sample DIR` to see the expected layout"))
         if problems:
             raise DataError(problems)
-        return DatasetConfig(name=path.name, tables=tables), path, str(path)
+        return DatasetConfig(name=path.resolve().name, tables=tables), path, str(path)
     if not path.exists():
         raise DataError([Problem("no such file or folder", file=str(path),
                                  hint="give a dataset.yml or a folder of table files")])
@@ -63,16 +67,27 @@ _CACHE: dict[tuple, Dataset] = {}
 _CACHE_SIZE = 4
 
 
+def source_files(config: DatasetConfig, base: Path) -> list[Path]:
+    """Every file a dataset reads: its tables' and their joins' (database sources are not files)."""
+    files = [t.path for t in config.tables.values() if t.path]
+    files += [j.path for t in config.tables.values() for j in t.join if j.path]
+    return [(base / f).resolve() for f in files]
+
+
+def reads_a_database(config: DatasetConfig) -> bool:
+    return any(t.url for t in config.tables.values()) or any(j.url for t in config.tables.values() for j in t.join)
+
+
 def _fingerprint(config: DatasetConfig, base: Path, source: str) -> tuple | None:
     """Sizes and modification times of the config and every table file; None for database sources."""
     parts: list[tuple] = []
-    for path in [Path(source), *((base / t.path) for t in config.tables.values() if t.path)]:
+    for path in [Path(source), *source_files(config, base)]:
         try:
             st = path.resolve().stat()
         except OSError:
             return None
         parts.append((str(path.resolve()), st.st_size, st.st_mtime_ns))
-    if any(t.url for t in config.tables.values()):
+    if reads_a_database(config):
         return None
     return tuple(parts)
 
@@ -101,18 +116,28 @@ def load(config_or_dir: str | Path, *, validate: bool = True) -> Dataset:
 
 
 def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dataset:
-    if "deals" not in config.tables:
-        raise DataError([Problem("the config has no deals table", file=source,
-                                 hint="add tables: {deals: {path: ...}}: every KPI starts from deals")])
+    if not any(t in config.tables for t in FACT_TABLES):
+        raise DataError([Problem(f"the config has none of the tables KPIs start from ({', '.join(FACT_TABLES)})",
+                                 file=source, hint="add at least one: tables: {deals: {path: ...}} (or leads: "
+                                                   "for a lead funnel, subscriptions: for a billing export)")])
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}
     first_lines: dict[str, int] = {}
+    # a copy prepared by `kpitools run` carries the notes of the load it was made from
+    notes: list[DataNote] = [DataNote(**{**n, "values": tuple(n.get("values", ()))}) for n in config.notes]
     for name, cfg in config.tables.items():
         try:
             raw, first_line, display = read_source(name, cfg, base)
         except DataError as e:
             problems.extend(e.problems)
+            continue
+        excel = Path(display).suffix.lower() in EXCEL
+        raw, found, noted = apply_joins(name, raw, cfg, base, display, first_line)
+        raw, more, excluded = exclude_rows(name, raw, cfg, display)
+        problems.extend(found + more)
+        notes.extend(noted + excluded)
+        if any(p.severity == "error" for p in found + more):
             continue
         if cfg.shape != "monthly":  # event-style subscriptions: expand to one row per customer and month
             raw, found = expand_events(raw, cfg, display, first_line)
@@ -120,13 +145,18 @@ def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dat
             if any(p.severity == "error" for p in found):
                 continue
             display, first_line = f"{display} (expanded to monthly rows)", 1
-            cfg = cfg.model_copy(update={"columns": {}, "values": {}, "defaults": {}})
+            cfg = cfg.model_copy(update={"columns": {}, "values": {}, "defaults": {}, "fill": {}})
         raw, cfg = presets.apply(raw, cfg)
         where[name], first_lines[name] = display, first_line
+        raw, cfg, found, filled = fill_blanks(name, raw, cfg, TABLES[name], display)
+        problems.extend(found)
+        notes.extend(filled)
         mapped, found = map_columns(name, raw, cfg, display)
         problems.extend(_with_preset_hint(found, cfg))
-        parsed, found, unparsed = parse_table(name, mapped, cfg, display, first_line)
+        parsed, found, unparsed = parse_table(name, mapped, cfg, display, first_line, excel=excel)
         problems.extend(found)
+        parsed, dropped = drop_incomplete(name, parsed, cfg, TABLES[name], unparsed)
+        notes.extend(dropped)
         parsed = presets.finish(parsed, cfg)
         if validate:
             problems.extend(_check_extra(name, parsed, display, first_line))
@@ -145,7 +175,8 @@ def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dat
     return Dataset(tables=typed, name=config.name, currency=config.currency,
                    fiscal_year_start=config.fiscal_year_start, calendar=config.calendar,
                    stage_probabilities=dict(config.stage_probabilities),
-                   source=Path(source), warnings=[p for p in problems if p.severity == "warning"])
+                   source=Path(source), warnings=[p for p in problems if p.severity == "warning"],
+                   notes=notes)
 
 
 def _with_preset_hint(found: list[Problem], cfg: TableConfig) -> list[Problem]:
@@ -177,8 +208,8 @@ def _check_extra(name: str, df: pd.DataFrame, where: str, first_line: int) -> li
 def derive_customers(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     """customers from won deals (first close) and subscriptions (first paying month)."""
     parts = []
-    deals = tables["deals"]
-    if "customer_id" in deals.columns:
+    deals = tables.get("deals")
+    if deals is not None and "customer_id" in deals.columns:
         won = deals[deals["status"].eq("won") & deals["customer_id"].notna()]
         cols = [c for c in ("region", "channel") if c in won.columns]
         first = won.sort_values("closed_at").drop_duplicates("customer_id")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .config import ReadOptions, TableConfig
+from .dates import ColumnError, read_dates, yaml_key
 from .problems import Problem
 from .schema import TABLES, Column, Table
 
@@ -45,7 +47,7 @@ def map_columns(table: str, raw: pd.DataFrame, cfg: TableConfig, where: str,
                                               "wrong `sep:`)")]
     out: dict[str, pd.Series] = {}
     reported: set[str] = set()
-    used = {source for source in cfg.columns.values()} | set(spec.names)
+    used = {source for source in cfg.columns.values()} | set(spec.names) | set(cfg.fill.values())
     for name in found:  # pandas renames a repeated header "region" to "region.1"
         m = re.fullmatch(r"(.+)\.(\d+)", name)
         if m and m.group(1) in found and m.group(1) in used:
@@ -108,8 +110,12 @@ def _bad(s: pd.Series, parsed: pd.Series) -> pd.Series:
     return s.notna() & parsed.isna()
 
 
-def parse_column(col: Column, s: pd.Series, opts: ReadOptions) -> tuple[pd.Series, pd.Series, str]:
-    """Parse one column; returns (parsed, mask of unparseable rows, what was expected)."""
+def parse_column(col: Column, s: pd.Series, opts: ReadOptions, names: tuple[str, ...] = (), *,
+                 excel: bool = False) -> tuple[pd.Series, pd.Series, str, list[ColumnError]]:
+    """Parse one column; returns (parsed, mask of unparseable rows, what was expected, errors of the
+    whole column, each with the rows it names: the column is then not read).
+    `names`: the column's names in the source (per-column read settings); `excel`: the source is an
+    Excel file, whose date columns may hold day numbers."""
     if col.kind in ("money", "float", "int"):
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             parsed = s.astype("float64")
@@ -126,38 +132,22 @@ def parse_column(col: Column, s: pd.Series, opts: ReadOptions) -> tuple[pd.Serie
             fractional = parsed.notna() & (parsed % 1 != 0)
             bad |= fractional
             expected = "a whole number"
-        return parsed.where(~bad), bad, expected
+        return parsed.where(~bad), bad, expected, []
     if col.kind in ("date", "month"):
-        if pd.api.types.is_datetime64_any_dtype(s):
-            parsed = s
-            if isinstance(s.dtype, pd.DatetimeTZDtype):
-                parsed = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        else:
-            text = s.astype("string").str.strip()
-            kw: dict[str, Any] = {"format": opts.date_format} if opts.date_format else {"dayfirst": opts.dayfirst}
-            if not opts.date_format:
-                kw["format"] = "mixed" if len(text) < 200_000 else None  # per-value parsing is slow on big files
-                if kw["format"] is None:
-                    del kw["format"]
-            parsed = pd.to_datetime(text, errors="coerce", utc=True, **kw).dt.tz_localize(None)
-        in_range = parsed.isna() | ((parsed >= pd.Timestamp("1900-01-01")) & (parsed < pd.Timestamp("2200-01-01")))
-        parsed = parsed.where(in_range).astype("datetime64[ns]")
-        hint = f"a date as {opts.date_format}" if opts.date_format else (
-            "a date (day first, e.g. 31/12/2024)" if opts.dayfirst else "a date (e.g. 2024-12-31)")
-        return parsed, _bad(s, parsed), hint + " between 1900 and 2200"
+        return read_dates(s, col.name, names, opts, excel)
     if col.kind == "bool":
         if pd.api.types.is_bool_dtype(s):
-            return s.astype("boolean"), pd.Series(False, index=s.index), "true/false"
+            return s.astype("boolean"), pd.Series(False, index=s.index), "true/false", []
         text = s.astype("string").str.strip().str.lower()
         parsed = pd.Series(pd.NA, index=s.index, dtype="boolean")
         parsed[text.isin(TRUE).fillna(False)] = True
         parsed[text.isin(FALSE).fillna(False)] = False
-        return parsed, _bad(s, parsed), "true/false (or yes/no, 1/0)"
+        return parsed, _bad(s, parsed), "true/false (or yes/no, 1/0)", []
     if col.kind == "category" and isinstance(s.dtype, pd.CategoricalDtype):
-        return _strip_categories(s), pd.Series(False, index=s.index), "text"
+        return _strip_categories(s), pd.Series(False, index=s.index), "text", []
     text = s.astype("string").str.strip()
     text = text.where(text != "")
-    return text, pd.Series(False, index=s.index), "text"
+    return text, pd.Series(False, index=s.index), "text", []
 
 
 def _strip_categories(s: pd.Series) -> pd.Series:
@@ -174,8 +164,10 @@ def _strip_categories(s: pd.Series) -> pd.Series:
 
 
 def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, first_line: int,
-                spec: Table | None = None) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
+                spec: Table | None = None, *, excel: bool = False
+                ) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
     """Apply value mappings and parse every column to its kind (of `spec`, default the table's).
+    `excel`: the source is an Excel file (date columns may hold Excel's day numbers).
 
     Also returns, per column, the rows that did not parse (so later checks do not
     report them a second time as empty)."""
@@ -196,14 +188,23 @@ def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, f
         s = frame[name]
         if name in cfg.values:
             s = _apply_values(s, cfg.values[name])
-        parsed, bad, expected = parse_column(spec.column(name), s, cfg.read)
+        names = (cfg.columns[name],) if name in cfg.columns else ()  # the column's name in the file
+        parsed, bad, expected, errors = parse_column(spec.column(name), s, cfg.read, names, excel=excel)
+        for problem, rows in errors:
+            problems.append(replace(problem, file=where, table=table, column=name, rows=lines(rows, first_line),
+                                    count=len(rows)))
+        if errors:  # the column is not read: its rows are not reported again (as empty, say)
+            unparsed[name] = s.index[s.notna().to_numpy()]
         if bad.any():
             rows = bad[bad].index
             unparsed[name] = rows
             values = tuple(dict.fromkeys(str(v) for v in s[rows[:50]]))[:MAX_ROWS_SHOWN]
             hint = f"make every value {expected}, or leave it blank"
-            if spec.column(name).kind in ("date", "month") and not (cfg.read.date_format or cfg.read.dayfirst):
-                hint += "; for day-first dates set read: {dayfirst: true} or read: {date_format: '%d/%m/%Y'}"
+            if spec.column(name).kind in ("date", "month") and cfg.read.date_format_of(name, *names) is None:
+                key = names[0] if names else name
+                example = "%Y-%m" if spec.column(name).kind == "month" else "%d/%m/%Y"
+                hint += (f"; if the column's dates are written another way, state how: "
+                         f"read: {{date_format: {{{yaml_key(key)}: '{example}'}}}}")
             if spec.column(name).kind in ("money", "float") and cfg.read.decimal == ".":
                 hint += "; for decimal commas set read: {decimal: ','}"
             problems.append(Problem(f"cannot read {len(rows)} value(s) as {expected}", file=where, table=table,

@@ -65,6 +65,36 @@ class DataError(Exception):
         return "\n".join(str(p) for p in self.problems)
 
 
+NoteKind = Literal["joined", "unmatched", "filled", "excluded", "dropped"]
+
+
+@dataclass(frozen=True)
+class DataNote:
+    """One thing done to a table's rows on the way in, counted: what the numbers rest on.
+
+    joined: rows that found their match in `source` on `column`; unmatched: rows whose key is not there;
+    filled: blanks of `column` taken from source column `source`; excluded: rows left out because
+    `column` is one of `values`; dropped: rows without the required `column` (`incomplete: drop`)."""
+
+    table: str
+    kind: NoteKind
+    count: int
+    column: str = ""
+    source: str = ""
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        n = f"{self.count:,} row{'' if self.count == 1 else 's'}"
+        text = {
+            "joined": f"{n} matched in {self.source} on {self.column}",
+            "unmatched": f"{n} with no match in {self.source} on {self.column}",
+            "filled": f"{n} had no {self.column}: taken from {self.source}",
+            "excluded": f"{n} left out where {self.column} is {', '.join(map(repr, self.values))}",
+            "dropped": f"{n} dropped: no {self.column} (incomplete: drop)",
+        }[self.kind]
+        return f"{self.table}: {text}"
+
+
 # What a settings value must be, for pydantic's error types (dataset configs and batch specs).
 _EXPECTED = {
     "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",

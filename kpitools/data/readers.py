@@ -16,7 +16,7 @@ import pandas as pd
 from .config import ReadOptions, TableConfig
 from .presets import read_options
 from .problems import DataError, Problem
-from .sniff import decode_problem, format_problem, read_problem
+from .sniff import decode_problem, format_problem, mojibake_problem, read_problem
 
 Reader = Callable[[Path, ReadOptions], tuple[pd.DataFrame, int]]
 READERS: dict[str, Reader] = {}
@@ -103,8 +103,10 @@ def read_parquet(path: Path, opts: ReadOptions) -> tuple[pd.DataFrame, int]:
 
 @reader(".xlsx", ".xlsm", ".xls")
 def read_excel(path: Path, opts: ReadOptions) -> tuple[pd.DataFrame, int]:
-    df = pd.read_excel(path, sheet_name=opts.sheet, header=opts.header, skiprows=opts.skiprows or None,
-                       keep_default_na=False, na_values=[""])  # "n/a" is a value to report, not a blank
+    # python-calamine reads .xls (openpyxl cannot) and reads .xlsx faster, to the same frame.
+    df = pd.read_excel(path, engine="calamine", sheet_name=opts.sheet, header=opts.header,
+                       skiprows=opts.skiprows or None, keep_default_na=False,
+                       na_values=[""])  # "n/a" is a value to report, not a blank
     return df, opts.skiprows + opts.header + 2
 
 
@@ -131,7 +133,8 @@ def read_source(table: str, cfg: TableConfig, base: Path) -> tuple[pd.DataFrame,
         raise DataError([Problem(f"cannot read {path.suffix or 'files without an extension'}", file=where,
                                  table=table, hint=f"use one of: {', '.join(sorted(READERS))}")])
     opts = read_options(cfg)
-    mismatch = format_problem(path, table, opts)  # a PNG named .parquet, a CSV named .xlsx, garbage
+    # a PNG named .parquet, a CSV named .xlsx, garbage; cp1251 text read as latin-1 (Ìîñêâà for Москва)
+    mismatch = format_problem(path, table, opts) or mojibake_problem(path, table, opts)
     if mismatch:
         raise DataError([mismatch])
     try:

@@ -2,9 +2,10 @@
 
 Readers call these when a file has the wrong format for its extension (a PNG
 renamed .parquet, a CSV saved as .xlsx, binary garbage named .csv), is not text
-in the configured encoding (latin-1, cp1252 or UTF-16 read as UTF-8), or does
-not parse (a row with too many fields). Each returns one `Problem` naming the
-file, table, and where known the row and column, with the fix.
+in the configured encoding (latin-1, cp1252, cp1251, cp1256 or UTF-16 read as
+UTF-8), reads as mojibake in it (cp1251 read as latin-1: 'Ìîñêâà' for 'Москва'),
+or does not parse (a row with too many fields). Each returns one `Problem`
+naming the file, table, and where known the row and column, with the fix.
 """
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import codecs
 import csv
 import re
 from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from charset_normalizer.cd import coherence_ratio
+from charset_normalizer.md import mess_ratio
 
 from .config import ReadOptions
 from .problems import Problem
@@ -40,6 +45,16 @@ EXPECTED = {  # extension -> (the real formats it may hold, what it should be)
 RENAME = {"a Parquet file": ".parquet", "an Excel workbook (.xlsx) or another zip archive": ".xlsx",
           "an old Excel workbook (.xls)": ".xls", "text": ".csv"}
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# What Excel saves "CSV" in for the locales we serve: Western, Cyrillic, Arabic/Persian Windows. Each decodes
+# (nearly) any bytes, so only what the text looks like tells them apart; the first wins a tie.
+CODE_PAGES = ("cp1252", "cp1251", "cp1256")
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "latin-1": "latin-1 (ISO-8859-1)",
+                  "cp1252": "Windows-1252 (cp1252)", "cp1251": "Windows-1251 (cp1251, Cyrillic)",
+                  "cp1256": "Windows-1256 (cp1256, Arabic/Persian)"}
+# The letters a non-Latin code page reads high bytes as: real text in it is words of these letters.
+_SCRIPTS = {"cp1251": re.compile("[\u0400-\u04ff]"), "cp1256": re.compile("[\u0600-\u06ff]")}
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def real_format(head: bytes) -> str:
@@ -121,17 +136,143 @@ def guess_encoding(data: bytes) -> str | None:
     """An encoding that reads `data` as plausible text (UTF-8 first), or None for binary."""
     if data.startswith(UTF16_BOMS):
         return "utf-16"
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
+    if _control_share(data.decode("latin-1")) > 0.01:
+        return None
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Only code pages that read the whole file: the fix must make it load.
+    fits = [e for e in CODE_PAGES if _decodes(data, e)]
+    guess = best_encoding(b"\n".join(line for _, line in non_ascii_lines([data])), fits) if fits else None
+    # latin-1 and cp1252 differ only in 0x80-0x9f (cp1252's quotes, dashes and euro sign)
+    if guess == "cp1252" and not re.search(rb"[\x80-\x9f]", data):
+        return "latin-1"
+    return guess
+
+
+def best_encoding(sample: bytes, encodings: Sequence[str], stated: str | None = None) -> str | None:
+    """The one of `stated` and `encodings` in which `sample` reads as the most natural text by
+    charset_normalizer's measures (least mess, then most coherent language), the earlier on a tie;
+    None if none decodes it. A Cyrillic or Arabic code page the user did not state also has to read
+    as words of its script: short samples of Western text can look as tidy in cp1251 ('Сandъ')."""
+    best: tuple[float, float, int] | None = None
+    found = None
+    for rank, encoding in enumerate([stated, *encodings] if stated else encodings):
+        if rank and stated and _codec(encoding) == _codec(stated):  # the stated one again
             continue
-        if _control_share(text) <= 0.01:
-            # latin-1 and cp1252 differ only in 0x80-0x9f (cp1252's quotes, dashes and euro sign)
-            if encoding == "cp1252" and not any(0x80 <= b <= 0x9f for b in data):
-                return "latin-1"
-            return encoding
-    return None
+        try:
+            text = sample.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if encoding != stated and not _in_script(text, _codec(encoding)):
+            continue
+        coherence = max((ratio for _, ratio in coherence_ratio(text)), default=0.0)
+        score = (mess_ratio(text, maximum_threshold=1.0), -coherence, rank)
+        if best is None or score < best:
+            best, found = score, encoding
+    return found
+
+
+def _in_script(text: str, encoding: str) -> bool:
+    """Whether `text` in a non-Latin code page is words of its script, not a mix of scripts in one
+    word ('Москва', not 'Zoл Mьller': Zoë Müller read as cp1251). Latin code pages always are.
+    Only words with a letter of the upper quarter count (bytes e0-ff: Cyrillic а-я, Arabic ل م ن ه و ي):
+    real words have them, while Western capitals read as cp1251 or cp1256 (ÄÖÜ as ДЦЬ) do not."""
+    script = _SCRIPTS.get(encoding)
+    if script is None:
+        return True
+    words = mixed = 0
+    for word in _WORD.findall(text):
+        letters = len(script.findall(word))
+        if letters == len(word):
+            words += max(word.encode(encoding)) >= 0xE0
+        elif letters:
+            mixed += 1
+    return words > 0 and mixed <= 0.1 * (words + mixed)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def non_ascii_lines(blocks: Iterable[bytes], most: int = 200) -> list[tuple[int, bytes]]:
+    """(line number, line) of the first `most` lines with non-ASCII bytes: the only text in which
+    single-byte encodings differ. Each block must end at a line end."""
+    found: list[tuple[int, bytes]] = []
+    line_no = 1
+    for block in blocks:
+        counted = end = 0
+        while m := _NON_ASCII.search(block, end):
+            start = block.rfind(b"\n", 0, m.start()) + 1
+            end = block.find(b"\n", m.start())
+            end = len(block) if end < 0 else end
+            line_no += block.count(b"\n", counted, start)
+            counted = start
+            found.append((line_no, block[start:end].rstrip(b"\r")))
+            if len(found) == most:
+                return found
+        line_no += block.count(b"\n", counted)
+    return found
+
+
+def _blocks(path: Path, limit: int = 16 << 20, size: int = 1 << 20) -> Iterator[bytes]:
+    """The file's first `limit` bytes or so, in blocks that end at a line end."""
+    with open(path, "rb") as f:
+        for _ in range(limit // size):
+            block = f.read(size)
+            if not block:
+                return
+            yield block + f.readline(size)
+
+
+def single_byte(encoding: str) -> bool:
+    """Whether every byte is a character of its own in `encoding` (latin-1, cp1252, iso-8859-x, cp125x):
+    then any file decodes, right or wrong."""
+    alone = 0
+    for byte in range(0x80, 0x100):
+        try:
+            alone += len(bytes([byte]).decode(encoding)) == 1
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return alone > 64
+
+
+def mojibake_problem(path: Path, table: str, opts: ReadOptions) -> Problem | None:
+    """A problem when a text file is read in a single-byte encoding but its non-ASCII text is clearly in
+    another ('Ìîñêâà' read as latin-1, 'Москва' in cp1251): the read itself would not fail. Looks at the
+    first lines with non-ASCII bytes only, so it costs little on big files; the stated encoding wins a tie."""
+    if path.suffix.lower() not in TEXT_EXTENSIONS or not single_byte(opts.encoding):
+        return None
+    lines = non_ascii_lines(_blocks(path))
+    sample = b"\n".join(line for _, line in lines)
+    # UTF-8 too: the most common mojibake of all ('ZoÃ«' for 'Zoë'), and text in it rarely decodes by chance
+    guess = best_encoding(sample, ("utf-8", *CODE_PAGES), stated=opts.encoding) if lines else None
+    if guess is None or _codec(guess) == _codec(opts.encoding):
+        return None
+    for line_no, raw in lines:  # the first line that reads differently
+        read, meant = raw.decode(opts.encoding, errors="replace"), raw.decode(guess, errors="replace")
+        if read != meant:
+            break
+    else:
+        return None
+    offset = next((i for i, (a, b) in enumerate(zip(read, meant)) if a != b), 0)
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)  # enough for the header line
+    column, value = _field_at(head, raw, offset, opts.encoding, opts, errors="replace")
+    _, right = _field_at(head, raw, offset, guess, opts, errors="replace")
+    if value is None or right is None:  # no header found: show the line
+        value, right = read.strip()[:80], meant.strip()[:80]
+    return Problem(f"the file looks like {ENCODING_NAMES.get(guess, guess)}, not {opts.encoding}: read as "
+                   f"{opts.encoding} it gives {value!r} instead of {right!r}", file=str(path), table=table,
+                   column=column, rows=(line_no,),
+                   hint=f"set read: {{encoding: {guess}}} for the {table} table in the dataset config, "
+                        "or save the file again as CSV UTF-8")
 
 
 def decode_problem(path: Path, table: str, opts: ReadOptions, error: UnicodeDecodeError) -> Problem:
@@ -159,7 +300,7 @@ def decode_problem(path: Path, table: str, opts: ReadOptions, error: UnicodeDeco
                        hint="check that the file is a CSV export (not a damaged or binary file); if it is, "
                             "set its encoding: read: {encoding: ...}")
     column, value = _field_at(data, raw_line, start - line_start, guess, opts)
-    name = {"cp1252": "Windows-1252 (cp1252)", "latin-1": "latin-1 (ISO-8859-1)", "utf-16": "UTF-16"}.get(guess, guess)
+    name = ENCODING_NAMES.get(guess, guess)
     return Problem(f"byte 0x{bad.hex()} is not {opts.encoding} text: the file looks like {name}", file=where,
                    table=table, column=column, rows=(line_no,), values=(value,) if value else (),
                    hint=f"add read: {{encoding: {guess}}} to the {table} table in the dataset config, "
@@ -173,12 +314,12 @@ def _codec(name: str) -> str:
         return name.lower()
 
 
-def _field_at(data: bytes, raw_line: bytes, offset: int, encoding: str,
-              opts: ReadOptions) -> tuple[str | None, str | None]:
+def _field_at(data: bytes, raw_line: bytes, offset: int, encoding: str, opts: ReadOptions,
+              errors: str = "strict") -> tuple[str | None, str | None]:
     """(header name, value) of the field holding byte `offset` of `raw_line`."""
     try:
-        text = data.decode(encoding)
-        line = raw_line.decode(encoding)
+        text = data.decode(encoding, errors=errors)
+        line = raw_line.decode(encoding, errors=errors)
         prefix = raw_line[:offset].decode(encoding, errors="replace")
     except UnicodeDecodeError:
         return None, None
@@ -243,7 +384,7 @@ def _sheet_names(path: Path) -> list[str]:
     try:
         import pandas as pd
 
-        with pd.ExcelFile(path) as book:
+        with pd.ExcelFile(path, engine="calamine") as book:
             return [str(s) for s in book.sheet_names]
     except Exception:  # noqa: BLE001  only used to improve a message
         return []

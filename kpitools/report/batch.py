@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -366,7 +367,7 @@ def run_fingerprint(notebook_hash: str, run: Run, data_print: str | None, kernel
 def data_fingerprint(value: str) -> str:
     """Hash of the dataset config and each table file's path, size and modification
     time. A database table can change at any time: such a dataset never counts as unchanged."""
-    from kpitools.data.loader import resolve
+    from kpitools.data.loader import reads_a_database, resolve, source_files
 
     try:
         config, folder, source = resolve(value)
@@ -377,16 +378,14 @@ def data_fingerprint(value: str) -> str:
     src = Path(source)
     if src.is_file():
         h.update(src.read_bytes())
-    for name, table in sorted(config.tables.items()):
-        if table.path:
-            path = (Path(folder) / table.path).resolve()
-            try:
-                st = path.stat()
-                h.update(f"{name}|{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-            except OSError:
-                h.update(f"{name}|{path}|missing\n".encode())
-        else:
-            h.update(f"{name}|{uuid.uuid4()}\n".encode())
+    for path in sorted(source_files(config, Path(folder))):  # tables and their joins
+        try:
+            st = path.stat()
+            h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{path}|missing\n".encode())
+    if reads_a_database(config):
+        h.update(f"database|{uuid.uuid4()}\n".encode())
     return h.hexdigest()
 
 
@@ -415,7 +414,8 @@ def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | 
     tmp.mkdir()
     try:
         config = {"name": ds.name, "currency": ds.currency, "fiscal_year_start": ds.fiscal_year_start,
-                  "calendar": ds.calendar, "stage_probabilities": dict(ds.stage_probabilities), "tables": {}}
+                  "calendar": ds.calendar, "stage_probabilities": dict(ds.stage_probabilities), "tables": {},
+                  "notes": [{**asdict(n), "values": list(n.values)} for n in ds.notes]}
         for name, df in ds.tables.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
             config["tables"][name] = {"path": f"{name}.parquet"}
@@ -429,8 +429,9 @@ def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | 
         tmp.rename(folder)  # whole folder at once: a crash never leaves half a copy in use
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for old in cache.glob("data-*"):  # earlier copies of data that has changed since
-        if old != folder and old.is_dir():
+    for old in cache.glob("data-*"):  # earlier copies of this data, made before it changed (not other datasets')
+        earlier = read_json(old / "prepared.json")
+        if old != folder and old.is_dir() and isinstance(earlier, dict) and earlier.get("source") == value:
             shutil.rmtree(old, ignore_errors=True)
     return str(folder), freshness
 

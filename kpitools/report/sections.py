@@ -37,7 +37,7 @@ import pandas as pd
 
 from .. import i18n
 from ..data import Dataset
-from ..i18n import N_, NP_, value_label
+from ..i18n import N_, NN_, NP_, value_label
 from ..i18n import gettext as _
 # imported here (not on first use) so that a batch runner's warm kernels, which import the notebook's
 # modules ahead of the run, have statsmodels loaded too
@@ -1298,6 +1298,30 @@ def scorecard_table(section: Section) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- data notes
 
+# What was done to the rows on the way in (Dataset.notes), one sentence per note: a reader sees what the
+# numbers rest on.
+_NOTE_SENTENCES = {
+    "joined": NN_("{table}: {n} row matched in {source} on {column}.",
+                  "{table}: {n} rows matched in {source} on {column}."),
+    "unmatched": NN_("{table}: {n} row has a {column} that {source} does not have; its columns from there are empty.",
+                     "{table}: {n} rows have a {column} that {source} does not have; their columns from there are "
+                     "empty."),
+    "filled": NN_("{table}: {n} row had no {column}; it was taken from {source}.",
+                  "{table}: {n} rows had no {column}; it was taken from {source}."),
+    "excluded": NN_("{table}: {n} row left out where {column} is {values}.",
+                    "{table}: {n} rows left out where {column} is {values}."),
+    "dropped": NN_("{table}: {n} row dropped because it has no {column}.",
+                   "{table}: {n} rows dropped because they have no {column}."),
+}
+
+
+def _load_note(note: Any) -> str:
+    singular, plural = _NOTE_SENTENCES[note.kind]
+    return i18n.ngettext(singular, plural, note.count, n=i18n.number(note.count), table=i18n.isolate(note.table),
+                         column=i18n.isolate(note.column), source=i18n.isolate(note.source),
+                         values=i18n.join([i18n.isolate(v) for v in note.values]))
+
+
 _KPI_WORDS = {"subscriptions": N_("MRR, churn, NRR and other subscription KPIs"), "customers": N_("customer counts"),
               "spend": N_("CAC and other spend KPIs"), "traffic": N_("website visitors"), "surveys": N_("NPS")}
 
@@ -1345,6 +1369,9 @@ def data_notes(ds: Any, results: Iterable[Any] = (), period: Any = "", filters: 
                           dimension=_join_or([_(_DIMENSION_WORDS.get(c, c)) for c in cols])))
     text.append(_("Revenue counts won deals by close date; pipeline is the open deals at the end of the period; "
                   "targets come from the targets table."))
+    loaded = [_load_note(n) for n in getattr(s.full, "notes", []) if n.count]
+    if loaded:
+        text.append(" ".join(loaded))
     text.extend(notes)
     kpi_col, reason_col = _("KPI"), _("Reason")
     rows = [{kpi_col: i18n.kpi_name(k), reason_col: _reason(why)} for k, why in skipped.items()]

@@ -228,3 +228,38 @@ def test_run_batch_checks_the_data_before_writing(tmp_path: Path, monkeypatch: p
     with pytest.raises(BatchError, match="Antarctica"):
         run(tmp_path, monkeypatch)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_a_batch_across_three_datasets_renders_every_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            executor: str) -> None:
+    """Runs that differ in `data`: each dataset gets its own prepared copy, and every run reads its own."""
+    from kpitools.data.sample import write_sample
+
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    rows = {}
+    for i, name in enumerate(("north", "south", "west")):
+        write_sample(tmp_path / name, seed=i, months=2 + i, end="2026-01")
+        rows[name] = len(__import__("kpitools").load(tmp_path / name).deals)
+    assert len(set(rows.values())) == 3
+    (tmp_path / "spec.yml").write_text(
+        f"notebook: {NOTEBOOK}\noutput: out/{{data}}/{{region}}.html\n"
+        "grid:\n  data: [north, south, west]\n  region: [EMEA, APAC]\n  period: [last_complete_month]\n",
+        encoding="utf-8")
+    assert run(tmp_path, monkeypatch, executor=executor, workers=2) == 0
+    runs = manifest(tmp_path)["runs"]
+    assert len(runs) == 6 and all(r["status"] == "ok" for r in runs)
+    assert {r["parameters"]["data"]: r["headline"]["deals"]["value"] for r in runs} == rows
+    assert all((tmp_path / "out" / r["parameters"]["data"] / f"{r['parameters']['region']}.html").is_file()
+               for r in runs)
+    assert len(list((tmp_path / "out" / ".cache").glob("data-*"))) == 3
+
+
+def test_the_prepared_copy_keeps_what_the_numbers_rest_on(tmp_path: Path) -> None:
+    import kpitools
+    from kpitools.report.batch import data_fingerprint, prepare_data
+
+    crm = str(Path(__file__).parents[1] / "fixtures" / "exports" / "crm")
+    folder, _ = prepare_data(crm, tmp_path, data_fingerprint(crm))
+    assert [str(n) for n in kpitools.load(folder).notes] == [str(n) for n in kpitools.load(crm).notes]

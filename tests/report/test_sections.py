@@ -328,3 +328,20 @@ def test_sections_share_one_start(ds) -> None:
     assert cust.message.startswith("Customer metrics are not available for a team scope")
     assert set(rec.skipped) == {"mrr"} and set(cust.skipped) == {"new_customers"}
     assert rec.cards.empty and cust.cards.empty
+
+
+def test_data_notes_say_what_the_numbers_rest_on() -> None:
+    """Rows joined, unmatched, filled, left out and dropped on the way in are counted in the data notes."""
+    from kpitools import i18n
+    from tests.conftest import FIXTURES
+
+    crm = kpitools.load(FIXTURES / "exports" / "crm")
+    text = sections.data_notes(crm, period="2017-03").frames["text"]
+    for sentence in ("deals: 1 row has a sales_agent that sales_teams.csv does not have",
+                     "deals: 1 row left out where account is Internal Test Co.",
+                     "deals: 4 rows had no amount; it was taken from sales_price.",
+                     "deals: 2 rows dropped because they have no created_at."):
+        assert sentence in text
+    with i18n.using("ru"):
+        assert "deals: 2 строки удалены: в них нет значения created_at." in \
+            sections.data_notes(crm, period="2017-03").frames["text"]
