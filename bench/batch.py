@@ -62,7 +62,7 @@ def main() -> None:
             "parameters": {data_param: data_value}, "grid": {"region": regions, "period": periods},
         }, indent=2), encoding="utf-8")
 
-        from kpitools.report.spec import load_batch
+        from kpitools.runner.spec import load_batch
 
         runs = load_batch(spec, base=work).runs
         print(f"{len(runs)} reports of {label}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}", flush=True)
@@ -110,7 +110,7 @@ def ours_command(spec: Path, workers: int) -> list[str]:
     probe = subprocess.run([str(BIN / "kpitools"), "run", "--help"], capture_output=True)
     if probe.returncode == 0:
         return [str(BIN / "kpitools"), "run", str(spec), "--workers", str(workers), "--force"]
-    return [sys.executable, "-c", "import sys; from kpitools.report.batch import run_batch; "
+    return [sys.executable, "-c", "import sys; from kpitools.runner.batch import run_batch; "
             f"sys.exit(run_batch({str(spec)!r}, workers={workers}, force=True, progress=False))"]
 
 
@@ -212,7 +212,7 @@ def stand_in(work: Path) -> tuple[Path, str, str]:
         ("markdown", "# Sales (stand-in report)", []),
         ("code", 'region = ""\nperiod = ""\ncsv = ""', ["parameters"]),
         ("code", "import pandas as pd\nimport matplotlib.pyplot as plt\n"
-                 "from kpitools.report.manifest import publish_headline", []),
+                 "from kpitools.report.headline import publish_headline", []),
         ("code", 'df = pd.read_csv(csv, parse_dates=["date"])\n'
                  "if region:\n    df = df[df.region == region]\n"
                  'if period:\n    df = df[df.date.dt.strftime("%Y-%m") == period]\n'

@@ -323,7 +323,7 @@ def run(
     """Run a notebook for every parameter set of a batch: HTML reports, index.html and manifest.json.
 
     Exit 0: all ok; 1: some runs failed (the rest were rendered); 2: bad input (nothing ran)."""
-    from .report.batch import run_batch
+    from .runner.batch import run_batch
 
     if not batch.is_file():
         fail([Problem("batch spec not found", file=str(batch), hint="give a YAML file such as params/demo.yml")])

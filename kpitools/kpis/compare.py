@@ -25,6 +25,7 @@ from .compute import PeriodSpec, prepare, run
 from .periods import (calendar_name, calendar_of, freq_of, is_period, like, period_at, period_dtype, parse_period,
                       year_earlier)
 from .registry import KPI, REGISTRY, Benchmark
+from .status import THRESHOLDS, against_benchmark, against_target
 from .targets import last_date, targets_for
 
 COLUMNS = ["kpi", "name", "unit", "direction", "value", "previous", "change", "change_pct", "good", "last_year",
@@ -38,7 +39,6 @@ _MEASURES: dict[str, tuple[str, str]] = {
     "count": ("count", "higher"),
     "revenue": ("money", "higher"),
 }
-_BENCHMARK_MARGIN = 0.10
 
 
 def _meta(kpi_id: str) -> tuple[str, str, str, Benchmark | None]:
@@ -77,39 +77,8 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return pd.Series(np.where(ok, num / den.where(ok, 1.0), np.nan), index=num.index, dtype="float64")
 
 
-def _status_vs_target(value: pd.Series, target: pd.Series, direction: pd.Series,
-                      thresholds: tuple[float, float]) -> pd.Series:
-    higher = direction.eq("higher")
-    lower = direction.eq("lower")
-    ratio = pd.Series(np.nan, index=value.index)
-    ratio[higher] = _ratio(value, target)[higher]
-    ratio[lower] = _ratio(target, value)[lower]
-    # a lower-is-better KPI at 0 against a non-negative target is as good as it gets
-    ratio[lower & value.eq(0) & target.ge(0)] = np.inf
-    status = pd.Series(pd.NA, index=value.index, dtype="string")
-    known = ratio.notna()
-    status[known] = "off track"
-    status[known & (ratio >= thresholds[1])] = "at risk"
-    status[known & (ratio >= thresholds[0])] = "on track"
-    return status
-
-
-def _status_vs_benchmark(value: float, bench: Benchmark | None) -> Any:
-    if bench is None or value is None or pd.isna(value):
-        return pd.NA
-    if bench.contains(value):
-        return "on track"
-    if bench.low is not None and value < bench.low:
-        bound, dist = bench.low, bench.low - value
-    else:
-        bound, dist = bench.high, value - bench.high  # type: ignore[operator]
-    if bound is not None and bound != 0 and dist / abs(bound) < _BENCHMARK_MARGIN:
-        return "at risk"
-    return "off track"
-
-
 def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: PeriodSpec = None,
-            freq: str | None = None, by: Any = None, thresholds: tuple[float, float] = (1.0, 0.9),
+            freq: str | None = None, by: Any = None, thresholds: tuple[float, float] = THRESHOLDS,
             *, fiscal_year_start: int | None = None, calendar: str | None = None, **options: Any) -> pd.DataFrame:
     """KPI-card numbers, one row per (by..., [table dimensions], kpi) for one period.
 
@@ -176,9 +145,10 @@ def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: Period
     out["good"] = good
 
     out["target"] = _targets(req, out, p, by)
-    status = _status_vs_target(out["value"], out["target"], out["direction"], thresholds)
+    status = against_target(out["value"], out["target"], out["direction"], thresholds)
     no_target = out["target"].isna()
-    bench = pd.Series([_status_vs_benchmark(v, meta[k][3]) for v, k in zip(out["value"], out["kpi"])],
+    bench = pd.Series([None if meta[k][3] is None else against_benchmark(v, meta[k][3].low, meta[k][3].high)
+                       for v, k in zip(out["value"], out["kpi"])],
                       index=out.index, dtype="string")
     out["status"] = status.where(~no_target, bench).astype("string")
 

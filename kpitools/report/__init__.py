@@ -1,4 +1,4 @@
-"""Reports: notebook building blocks (cards) and the house HTML rendering (render).
+"""Reports: notebook building blocks (cards, publish_headline) and the house HTML rendering (render).
 
 Report notebooks import the cards helpers at every run, so importing this package stays light:
 the rendering names (which import nbconvert, several seconds) load on first use.
@@ -10,6 +10,7 @@ import types
 from typing import Any
 
 from .cards import HtmlBlock, format_value, kpi_cards, note, report_header, summary_box
+from .headline import publish_headline
 
 _LAZY = {  # name -> submodule, imported on first access
     "render": "render",
@@ -18,7 +19,8 @@ _LAZY = {  # name -> submodule, imported on first access
     "write_atomic": "render",
 }
 
-__all__ = ["HtmlBlock", "format_value", "kpi_cards", "note", "report_header", "summary_box", *_LAZY]
+__all__ = ["HtmlBlock", "format_value", "kpi_cards", "note", "publish_headline", "report_header", "summary_box",
+           *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

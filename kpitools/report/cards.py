@@ -11,6 +11,8 @@ renderer drops (its page already has it), so a block looks the same in JupyterLa
 """
 from __future__ import annotations
 
+import re
+
 import math
 from functools import cache
 from html import escape
@@ -148,8 +150,12 @@ def kpi_cards(cards: pd.DataFrame, *, currency: str = "USD") -> HtmlBlock:
 
 
 def _paragraphs(text: str) -> str:
+    """Paragraphs (blank-line separated), escaped; `config keys` in backticks as code."""
     parts = [" ".join(p.split()) for p in str(text).split("\n\n")]
-    return "".join(f"<p>{escape(p)}</p>" for p in parts if p)
+    return "".join("<p>" + _CODE.sub(r"<code>\1</code>", escape(p)) + "</p>" for p in parts if p)
+
+
+_CODE = re.compile(r"`([^`<>]+)`")
 
 
 @i18n.localised

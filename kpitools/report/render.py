@@ -21,9 +21,7 @@ many notebooks in-process with `render()` or `render_many()`.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import threading
 from datetime import date, datetime, timezone
 from functools import cache
@@ -37,9 +35,10 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Integer, List, Unicode
 
 from .. import i18n
+from ..files import atomic_write_text
 from ..i18n import N_
+from ..masking import mask_value
 from .cards import HEADER_MIME
-from .manifest import mask_value
 
 __all__ = ["render", "render_many", "html_exporter", "write_atomic", "TEMPLATES", "TEMPLATE_NAME",
            "RemoveTaggedCells", "RemoveStderr", "StripScripts", "ShortenErrors", "DropCardStyles",
@@ -265,7 +264,7 @@ def render(notebook: NotebookLike, output: Path | str | None = None, *, title: s
     with _lock:
         html, _ = html_exporter().from_notebook_node(nb, resources=resources)
     if output is not None:
-        write_atomic(Path(output), html)
+        atomic_write_text(Path(output), html)
     return html
 
 
@@ -278,16 +277,4 @@ def render_many(jobs: Iterable[tuple[NotebookLike, Path | str]], **header: Any) 
     return written
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Writes text to path via a temporary file in the same folder and os.replace (readers never
-    see half a file; a failure leaves the old file, and no temporary file, behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+write_atomic = atomic_write_text  # kpitools.report.write_atomic: the one atomic writer (kpitools.files)

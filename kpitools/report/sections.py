@@ -47,6 +47,8 @@ from ..kpis.compare import last_complete_period
 from ..kpis.compute import compute as _compute
 from ..kpis.periods import calendar_name, period_at, period_span, parse_period, to_index, year_earlier
 from ..kpis.registry import REGISTRY
+from ..kpis.status import against_benchmark, against_target
+from ..kpis.relative import parse_relative
 from ..kpis.targets import last_date, targets_for
 from .cards import format_value as card_value
 
@@ -84,14 +86,10 @@ REPORT_TITLES = (N_("Sales report"), N_("Rep scorecard"))
 # the quarter/year outlook forecasts a short series (a dozen quarters): the Theta method (the M3/M4 benchmark)
 # is as good as ETS there and four times faster to fit
 OUTLOOK_MODEL = "theta"  # the scope dimensions a report notebook takes
-THRESHOLDS = (1.0, 0.9)  # on track at >= 100% of target, at risk at >= 90% (as compare())
 # KPIs that join a table lacking the filter column by id, not by that column: still right for the scope
 _ID_JOINED = {"churn_after_sale"}
 _SCOPE_WORDS = {"region": N_("Region"), "team": N_("Team"), "rep": N_("Rep")}
 _DIMENSION_WORDS = {"region": N_("region"), "team": N_("team"), "rep": N_("rep")}
-_RELATIVE = re.compile(r"^(?P<kind>current|last_complete|previous)_(?P<unit>month|quarter|year)"
-                       r"(?:\s*-\s*(?P<back>\d+))?$")
-_UNITS = {"month": "M", "quarter": "Q", "year": "Y"}
 _CACHE_SIZE = 8
 
 
@@ -167,17 +165,16 @@ def _resolve_period(ds: Dataset, period: Any) -> Any:
         p = last_complete_period(ds, "M")
     else:
         text = str(period).strip()
-        m = _RELATIVE.match(text)
-        if m:  # relative names, resolved against the data's last date (not today)
-            freq = _UNITS[m["unit"]]
-            back = int(m["back"] or 0)
-            if m["kind"] == "current":
+        relative = parse_relative(text)
+        if relative:  # relative names, resolved against the data's last date (not today)
+            freq, back = relative
+            if text.startswith("current"):
                 as_of = last_date(ds)
                 if as_of is None:
                     raise ValueError("the dataset has no dates")
                 p = period_at(as_of, freq, ds.fiscal_year_start, ds.calendar) - back
-            else:
-                p = last_complete_period(ds, freq) - back
+            else:  # last_complete_X-n, previous_X-n: n periods before the last complete one in the data
+                p = last_complete_period(ds, freq) - (back - 1)
         else:
             try:
                 p = parse_period(text, fiscal_year_start=ds.fiscal_year_start, calendar=ds.calendar)
@@ -520,13 +517,58 @@ def show(section: Any, *blocks: Any) -> None:
         display(b)
 
 
+# What each section needs of the dataset ("table" or "table.column"), as KPIs declare `needs`: checked
+# before anything is computed, so a section never fails on data that validated; it says in one line what
+# it would need instead, and the data notes list it.
+SECTION_NEEDS: dict[str, tuple[str, ...]] = {
+    "cards": ("deals",),
+    "revenue_trend": ("deals",),
+    "attainment": ("deals", "targets"),
+    "pipeline": ("deals",),
+    "funnel": ("leads",),
+    "activity": ("activities",),
+    "recurring": ("subscriptions",),
+    "customers": ("customers",),
+    "products_channels": ("deals",),
+    "leaderboard": ("deals", "deals.rep"),
+    "scorecard": ("deals", "deals.rep"),
+}
+SECTION_TITLES = {  # as the report notebooks head the sections
+    "cards": N_("At a glance"), "revenue_trend": N_("Revenue trend"), "attainment": N_("Quota attainment"),
+    "pipeline": N_("Pipeline"), "funnel": N_("Lead funnel"), "activity": N_("Activity"),
+    "recurring": N_("Recurring revenue"), "customers": N_("Customers"),
+    "products_channels": N_("Products and channels"), "leaderboard": N_("Rep leaderboard"),
+    "scorecard": N_("Rep scorecard"),
+}
+
+
+def not_shown(name: str, ds: Dataset) -> str | None:
+    """Why section `name` cannot be shown for this dataset (one calm line with what to add), or None."""
+    missing = ds.missing(list(SECTION_NEEDS.get(name, ())))
+    if not missing:
+        return None
+    table, _sep, column = missing[0].partition(".")
+    title = _(SECTION_TITLES.get(name, name))
+    if not column:
+        return _("{section}: not shown, this dataset has no {table} table; add `{table}:` to its config to "
+                 "show it.", section=title, table=table)
+    return _("{section}: not shown, the {table} table has no {column} values; map a column onto `{column}` "
+             "to show it.", section=title, table=table, column=column)
+
+
 def _start(name: str, ds: Any, period: Any, filters: Mapping[str, Any] | None, kpis: Iterable[str] = (),
            needs: str | None = None, unavailable: str = "") -> Section:
-    """A section's common start: its scope; a message instead of numbers when the scope has no data, or
-    when the scope cannot have the KPI `needs` (`unavailable`: a template with {why}); else the cards of
-    `kpis` (compare() rows, see _cards) with what was left out and why."""
+    """A section's common start: its scope; a message instead of numbers when the dataset lacks what the
+    section needs (SECTION_NEEDS), when the scope has no data, or when the scope cannot have the KPI
+    `needs` (`unavailable`: a template with {why}); else the cards of `kpis` (compare() rows, see _cards)
+    with what was left out and why."""
     s = _scope(ds, period, filters)
     sec = Section(name, s)
+    why_not = not_shown(name, s.full)
+    if why_not:
+        sec.message = why_not
+        sec.notes.append(why_not)
+        return sec
     if s.message:
         sec.message = s.short_message
         return sec
@@ -571,9 +613,7 @@ def _cards(s: Scope, kpis: Iterable[str], drop_empty: bool = True) -> tuple[pd.D
     qa = c["kpi"].eq("quota_attainment") & c["target"].isna() & c["value"].notna()
     if qa.any():
         c.loc[qa, "target"] = 1.0
-        ratio = c.loc[qa, "value"]
-        c.loc[qa, "status"] = np.where(ratio >= THRESHOLDS[0], "on track",
-                                       np.where(ratio >= THRESHOLDS[1], "at risk", "off track"))
+        c.loc[qa, "status"] = against_target(c.loc[qa, "value"], 1.0, "higher")
     c["name"] = [CARD_NAMES.get(k, n) for k, n in zip(c["kpi"], c["name"])]
     if drop_empty:
         gone = c["value"].isna()
@@ -594,10 +634,12 @@ def cards(ds: Any, period: Any = "", scope_filters: Mapping[str, Any] | None = N
     when there is none. attrs: skipped, currency, scope (label), period (label), message (set when the
     scope has no data)."""
     s = _scope(ds, period, scope_filters)
-    if s.message:
+    why_not = not_shown("cards", s.full)
+    if s.message or why_not:
         c = pd.DataFrame(columns=["period", "kpi", "name", "unit", "direction", "value", "status"])
         c.attrs = {"skipped": {}, "currency": s.currency, "scope": s.label, "period": s.period_label,
-                   "message": s.message, "scope_message": s.message}
+                   "message": why_not or s.message, "scope_message": why_not or s.message,
+                   "notes": [why_not] if why_not else []}
         return c
     c, skipped = _cards(s, kpis, drop_empty=False)
     message = None
@@ -613,7 +655,7 @@ PUBLISHED = ("revenue", "win_rate", "pipeline_value", "quota_attainment", "mrr",
 
 @i18n.localised
 def headline(cards_df: pd.DataFrame, kpis: Iterable[str] = PUBLISHED) -> dict[str, dict[str, Any]]:
-    """The headline KPIs for kpitools.report.manifest.publish_headline: {kpi: {name, value, display,
+    """The headline KPIs for kpitools.report.publish_headline: {kpi: {name, value, display,
     change, status}} from cards() rows, display text as on the cards ("$1.02M"), change as
     "+4.2% vs September 2026" (percentage points for ratios). KPIs without a row are left out."""
     currency = cards_df.attrs.get("currency", "USD")
@@ -641,6 +683,10 @@ def headline(cards_df: pd.DataFrame, kpis: Iterable[str] = PUBLISHED) -> dict[st
                   "status": None if status is None or pd.isna(status) else str(status),
                   "status_text": None if status is None or pd.isna(status) else i18n.status_text(status)}
     return out
+
+
+def _status_text(status: Any) -> str | None:
+    return None if status is None or pd.isna(status) else str(status)
 
 
 def _plus_minus(x: float) -> str:
@@ -1093,8 +1139,7 @@ def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = N
         w = w.sort_values(["rank", "rep"], kind="stable").reset_index(drop=True)
     if "quota_attainment" in w:
         qa = w["quota_attainment"]
-        w["status"] = np.where(qa.isna(), None, np.where(qa >= THRESHOLDS[0], "on track",
-                                                         np.where(qa >= THRESHOLDS[1], "at risk", "off track")))
+        w["status"] = against_target(qa, 1.0, "higher").astype(object).where(qa.notna(), None)
     sec.frames["table"] = w
     if len(w) < 2 and "rep" in s.filters:
         sec.message = _("The leaderboard compares reps: this report is for one rep (see the rep scorecard).")
@@ -1128,26 +1173,6 @@ SCORECARD_KPIS = ("revenue", "won_deals", "quota_attainment", "win_rate", "avg_s
                   "call_conversion_rate", "email_reply_rate", "churn_after_sale")
 
 
-def _benchmark_status(value: float, low: float | None, high: float | None) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    if (low is None or value >= low) and (high is None or value <= high):
-        return "on track"
-    bound = low if low is not None and value < low else high
-    dist = abs(value - bound) / abs(bound) if bound else np.inf
-    return "at risk" if dist < 0.10 else "off track"
-
-
-def _median_status(value: float, median: float, direction: str) -> str | None:
-    if value is None or median is None or pd.isna(value) or pd.isna(median) or direction not in ("higher", "lower"):
-        return None
-    if median == 0:
-        ratio = np.inf if (value >= 0 if direction == "higher" else value <= 0) else 0.0
-    else:
-        ratio = value / median if direction == "higher" else (median / value if value else np.inf)
-    return "on track" if ratio >= THRESHOLDS[0] else "at risk" if ratio >= THRESHOLDS[1] else "off track"
-
-
 @_in_locale
 def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None,
               kpis: Iterable[str] = SCORECARD_KPIS) -> Section:
@@ -1171,6 +1196,11 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
     level, subject = ("rep", flt.get("rep")) if flt.get("rep") else ("team", flt.get("team")) if flt.get(
         "team") else ("rep", None)
     sec = Section("scorecard", s0)
+    why_not = not_shown("scorecard", full)
+    if why_not:
+        sec.message = why_not
+        sec.notes.append(why_not)
+        return sec
     if s0.message:
         sec.message = s0.message
         return sec
@@ -1235,12 +1265,12 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
         bench_high = meta.benchmark.high if meta.benchmark else None
         target = np.nan
         if meta.benchmark:
-            status = _benchmark_status(v, bench_low, bench_high)
+            status = against_benchmark(v, bench_low, bench_high)
         elif k == "quota_attainment":
             target = 1.0
-            status = None if pd.isna(v) else ("on track" if v >= 1 else "at risk" if v >= 0.9 else "off track")
+            status = _status_text(against_target(pd.Series([v], dtype="float64"), target, "higher").iloc[0])
         else:
-            status = _median_status(v, med, meta.direction)
+            status = _status_text(against_target(pd.Series([v], dtype="float64"), med, meta.direction).iloc[0])
         med_value = card_value(med, meta.unit, full.currency)
         # kpi_cards writes "Benchmark <text>": "Benchmark ≥ 30% · team median 28.1%" or
         # "Benchmark is the team median, $46.2k"
@@ -1346,7 +1376,8 @@ def data_notes(ds: Any, results: Iterable[Any] = (), period: Any = "", filters: 
             sk = r.attrs.get("skipped")
         for k, why in (sk or {}).items():
             skipped.setdefault(k, why)
-        for n in getattr(r, "notes", None) or []:
+        found = r.attrs.get("notes") if isinstance(r, pd.DataFrame) else getattr(r, "notes", None)
+        for n in found or []:
             if n not in notes:
                 notes.append(n)
     dr = s.full.date_range

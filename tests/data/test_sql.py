@@ -331,8 +331,7 @@ def test_kpitools_run_on_a_postgres_dataset_never_shows_the_password(csv_sample,
     """A batch over a dataset whose URL holds ${PGPASSWORD}: the password is in no output file."""
     import re
 
-    from kpitools.report.batch import run_batch
-    from kpitools.report.manifest import has_secret  # noqa: F401  (the manifest masks secrets itself)
+    from kpitools.runner.batch import run_batch
 
     template, schema = postgres
     var = re.search(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", template)

@@ -16,7 +16,7 @@ import pytest
 from kpitools.data import Dataset
 from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
-from kpitools.kpis.compare import _status_vs_benchmark, _status_vs_target, compare, last_complete_period
+from kpitools.kpis.compare import compare, last_complete_period
 from kpitools.kpis.registry import Benchmark
 
 
@@ -106,29 +106,6 @@ def test_lower_is_better_kpi(ds):
     assert (r["value"], r["previous"], r["change"]) == (-1000, 1000, -2000)
     assert bool(r["good"]) is True  # the gap shrank
     assert r["direction"] == "lower"
-
-
-def test_status_against_target_both_directions():
-    value = pd.Series([50.0, 70.0, 0.0, 63.0, np.nan, 120.0, 95.0, 10.0])
-    target = pd.Series([60.0, 60.0, 60.0, 60.0, 60.0, 100.0, 100.0, 0.0])
-    direction = pd.Series(["lower"] * 5 + ["higher", "higher", "higher"])
-    s = _status_vs_target(value, target, direction, (1.0, 0.9))
-    # lower: 60/50 = 1.2 on track; 60/70 = 0.857 off; 0 is best; 60/63 = 0.952 at risk; NaN unknown
-    # higher: 1.2 on track; 0.95 at risk; target 0: no ratio
-    assert list(s.astype(object).where(s.notna(), None)) == [
-        "on track", "off track", "on track", "at risk", None, "on track", "at risk", None]
-
-
-def test_status_against_benchmark():
-    win = Benchmark("≥ 15%", low=0.15)
-    assert _status_vs_benchmark(0.2, win) == "on track"
-    assert _status_vs_benchmark(0.14, win) == "at risk"  # 0.01 / 0.15 = 6.7% short
-    assert _status_vs_benchmark(0.10, win) == "off track"  # 33% short
-    conv = Benchmark("1%–10%", low=0.01, high=0.10)
-    assert _status_vs_benchmark(0.105, conv) == "at risk"  # 5% above the range
-    assert _status_vs_benchmark(0.2, conv) == "off track"
-    assert pd.isna(_status_vs_benchmark(float("nan"), conv))
-    assert pd.isna(_status_vs_benchmark(0.2, None))
 
 
 def test_table_kpi_rows(ds):

@@ -9,7 +9,7 @@ import pytest
 import kpitools
 from kpitools.kpis.compare import last_complete_period
 from kpitools.report import format_value, sections
-from kpitools.report.manifest import normalise_headline
+from kpitools.report.headline import normalise_headline
 
 
 @pytest.fixture(scope="module")
@@ -345,3 +345,11 @@ def test_data_notes_say_what_the_numbers_rest_on() -> None:
     with i18n.using("ru"):
         assert "deals: 2 строки удалены: в них нет значения created_at." in \
             sections.data_notes(crm, period="2017-03").frames["text"]
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("last_complete_month", "2026-10"), ("last_complete_month-2", "2026-08"), ("current_month", "2026-10"),
+    ("previous_quarter", "2026Q3"), ("current_quarter-1", "2026Q3"), ("last_complete_year", "2025")])
+def test_relative_periods_resolve_against_the_data(ds, name: str, expected: str) -> None:
+    """The one relative-period parser (kpis/relative.py), anchored on the data's last date (October 2026)."""
+    assert str(sections.scope(ds, name).period) == expected

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from kpitools.report.batch import run_batch
-from kpitools.report.spec import BatchError
+from kpitools.runner.batch import run_batch
+from kpitools.runner.errors import BatchError
 
 KPITOOLS = str(Path(sys.executable).with_name("kpitools"))
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "batch"
@@ -205,7 +205,7 @@ def test_a_secret_cannot_name_the_output_file(tmp_path: Path, monkeypatch: pytes
 
 
 def test_the_scrubber_finds_secrets_in_their_usual_disguises() -> None:
-    from kpitools.report.manifest import scrubber
+    from kpitools.masking import scrubber
 
     key = "k'e\\y<1>"  # a quote, a backslash, markup
     scrub = scrubber({"db": "postgresql://u:p%40ss&word@h/db", "api_key": key, "pin": "abc", "password": "no",

@@ -1,4 +1,5 @@
-"""Relative periods in batch specs, resolved against today's date at run time.
+"""Relative periods: names such as last_complete_month-2, the one parser for them (`parse_relative`),
+and their resolution against a date (`resolve_period`; the batch runner gives it today's).
 
     period: last_complete_month      ->  "2026-10"   (run on 2026-11-22)
     period: last_complete_month-2    ->  "2026-08"   (two months before that)
@@ -23,7 +24,7 @@ import re
 
 import pandas as pd
 
-from kpitools.kpis.periods import calendar_name, pandas_freq, period_at
+from .periods import calendar_name, pandas_freq, period_at
 
 # name -> (frequency, periods back from the one holding today)
 RELATIVE: dict[str, tuple[str, int]] = {}

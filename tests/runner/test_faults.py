@@ -30,8 +30,8 @@ from typing import Iterator
 import psutil
 import pytest
 
-from kpitools.report.batch import INTERRUPTED, run_batch
-from kpitools.report.spec import BatchError
+from kpitools.runner.batch import INTERRUPTED, run_batch
+from kpitools.runner.errors import BatchError
 
 NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "batch" / "faults.ipynb"
 _SCRIPT = Path(sys.executable).with_name("kpitools")  # the installed command, next to this Python

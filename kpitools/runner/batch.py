@@ -5,12 +5,13 @@
                                                      # Ctrl-C/SIGTERM: KeyboardInterrupt (exit 130)
 
 Steps, each in one place:
-1. load_batch: read and check the spec against the notebook (nothing runs on bad input);
-2. fingerprint each run (notebook, parameters, kpitools version, data files) and
+1. load_batch (spec.py): read and check the spec against the notebook (nothing runs on bad input);
+2. plan, here: fingerprint each run (notebook, parameters, kpitools version, data files) and
    skip the ones whose last result matches and whose HTML exists (`force` redoes);
-3. start the executor's workers (their kernels warm up meanwhile), load the data
-   once and write a Parquet copy to `<output>/.cache/` that every run reads;
-4. execute the runs, updating `manifest.json` and `index.html` as each finishes.
+3. start the executor's workers (executors.py, worker.py; their kernels warm up meanwhile), load
+   the data once and write a Parquet copy to `<output>/.cache/` that every run reads (prepared.py);
+4. execute the runs (run.py), updating `manifest.json` and `index.html` (manifest.py, portal.py)
+   as each finishes, with progress on the terminal (progress.py).
 
 When the batch is stopped (Ctrl-C, SIGTERM) the workers and their kernels are killed,
 the manifest and portal record the finished runs and mark the others "interrupted",
@@ -27,22 +28,22 @@ import signal
 import sys
 import threading
 import time
-import uuid
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from kpitools.data.problems import DataError, Problem
+from kpitools.data.problems import Problem
+from kpitools.files import read_json, remove_temporaries
 
 from . import executors
-from .execute import DATA_PREFIX, RunResult, RunTask, execute_run, imports_of, init_worker
-from .manifest import RESULT_FILE, mask_parameters, read_json, remove_temporaries, scrubber, write_json
-from .spec import Batch, BatchError, Run, load_batch, select
-
-RUNS_DIR = ".runs"
-CACHE_DIR = ".cache"
-MANIFEST = "manifest.json"
-PORTAL = "index.html"
+from .errors import BatchError
+from .fork_server import DATA_PREFIX
+from .kernels import imports_of
+from .manifest import MANIFEST, PORTAL, RUNS_DIR, kpitools_version, manifest_entry, relative_to_cwd, write_outputs
+from .prepared import CACHE_DIR, data_fingerprint, prepare_data, prepared_folder
+from .progress import Reporter
+from .run import RESULT_FILE, RunResult, RunTask, execute_run
+from .spec import Batch, Run, load_batch, select
+from .worker import init_worker
 
 # Imported ahead in every kernel, on top of the notebook's own imports.
 WARMUP_ALWAYS = ("pandas",)
@@ -80,7 +81,7 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
         try:
             write_outputs(**state, complete=True)
         except OSError as e:  # e.g. the disk is full: the runs' own files say what happened
-            print(f"error: cannot write {_relative(batch.root / MANIFEST)} and {PORTAL}: {e.strerror or e}",
+            print(f"error: cannot write {relative_to_cwd(batch.root / MANIFEST)} and {PORTAL}: {e.strerror or e}",
                   file=sys.stderr, flush=True)
             return 1
     chosen = [records[r.id] for r in runs]
@@ -147,7 +148,7 @@ def _exclusive(batch: Batch) -> Iterator[None]:
         (batch.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
         lock = open(batch.root / RUNS_DIR / ".lock", "a+")
     except OSError as e:
-        raise BatchError([Problem(f"cannot write to the output folder {_relative(batch.root)}: "
+        raise BatchError([Problem(f"cannot write to the output folder {relative_to_cwd(batch.root)}: "
                                   f"{e.strerror or e}" + (f" ({e.filename})" if e.filename else ""),
                                   file=str(batch.spec_path),
                                   hint="make it a folder you may write to (a file may be in the way), "
@@ -156,7 +157,7 @@ def _exclusive(batch: Batch) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise BatchError([Problem(f"another kpitools run is writing {_relative(batch.root)}",
+            raise BatchError([Problem(f"another kpitools run is writing {relative_to_cwd(batch.root)}",
                                       file=str(batch.spec_path),
                                       hint="wait for it to finish (or stop it), then run again")]) from None
         yield
@@ -182,17 +183,17 @@ def _plan(batch: Batch, runs: list[Run], kernel: str, data_prints: dict[str, str
                  and (batch.root / run.html).is_file())
         if run.id not in chosen:
             if isinstance(previous, dict):
-                records[run.id] = _record(batch, run, previous, status="skipped" if fresh else "failed")
+                records[run.id] = manifest_entry(batch, run, previous, status="skipped" if fresh else "failed")
             continue
         fp = run_fingerprint(notebook_hash, run, data_prints.get(str(run.parameters.get("data"))), kernel)
         if fresh and not force and previous.get("fingerprint") == fp:
-            records[run.id] = _record(batch, run, previous, status="skipped")
+            records[run.id] = manifest_entry(batch, run, previous, status="skipped")
         else:
             todo.append((run, fp))
     return records, todo
 
 
-def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], reporter: "Reporter", *,
+def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], reporter: Reporter, *,
              kernel: str, data_prints: dict[str, str], executor: str, scheduler: str | None, workers: int,
              retries: int, timeout: float | None) -> None:
     """Start the workers, prepare the data meanwhile, run `todo`, record each result."""
@@ -224,7 +225,7 @@ def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], r
             if not isinstance(outcome, RunResult):  # the worker itself died
                 error = str(outcome) if isinstance(outcome, executors.WorkerDied) else f"worker failed: {outcome!r}"
                 outcome = RunResult(id=task.id, status="failed", error=error, fingerprint=task.fingerprint)
-            records[task.id] = _record(batch, by_id[task.id], outcome.__dict__)
+            records[task.id] = manifest_entry(batch, by_id[task.id], outcome.__dict__)
             reporter.advance(by_id[task.id], records[task.id])
             if time.monotonic() - flushed > 1:  # the portal shows progress; not rewritten per run
                 with contextlib.suppress(OSError):  # disk full: the final write reports it
@@ -235,7 +236,7 @@ def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], r
             reporter.stop()
             ex.close(cancel=True)
             for run, _ in todo:
-                records.setdefault(run.id, _record(batch, run, {"status": "failed", "error": INTERRUPTED}))
+                records.setdefault(run.id, manifest_entry(batch, run, {"status": "failed", "error": INTERRUPTED}))
             _remove_temporaries(batch)  # a killed worker may have been writing
             with contextlib.suppress(OSError):
                 write_outputs(**state, complete=False)
@@ -294,208 +295,8 @@ def _task(batch: Batch, run: Run, fp: str, prepared: dict[str, tuple[str, str | 
                    kernel=kernel, warmup=warmup, prestart=prestart)
 
 
-def _record(batch: Batch, run: Run, result: dict[str, Any], status: str | None = None) -> dict[str, Any]:
-    """One manifest entry (paths relative to the manifest). A skipped run cost nothing this
-    time (0 seconds, 0 attempts); its headline and times are those of the run that made it."""
-    run_dir = f"{RUNS_DIR}/{run.id}"
-    scrub = scrubber(run.parameters)  # the run masked them already; an error from its worker may not be
-    status = status or result.get("status", "failed")
-    made_now = status != "skipped"
-    return {
-        "id": run.id,
-        "notebook": _relative(batch.notebook),
-        "parameters": mask_parameters(run.parameters),
-        "scope": run.scope,
-        "title": run.title,
-        "status": status,
-        "error": scrub(result.get("error")),
-        "html": run.html,
-        "executed": f"{run_dir}/notebook.ipynb",
-        "log": f"{run_dir}/log.txt",
-        "seconds": result.get("seconds") if made_now else 0,
-        "attempts": result.get("attempts", 0) if made_now else 0,
-        "headline": scrub(result.get("headline") or {}),
-        "started_at": result.get("started_at"),
-        "finished_at": result.get("finished_at"),
-        "fingerprint": result.get("fingerprint"),
-    }
-
-
-def _relative(path: Path) -> str:
-    try:
-        return Path(path).relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def write_outputs(*, batch: Batch, runs: list[Run], records: dict[str, dict[str, Any]], generated_at: str,
-                  complete: bool) -> dict[str, Any]:
-    """manifest.json and index.html in the output root, both written atomically."""
-    from .portal import write_portal
-
-    entries = [records[r.id] for r in runs if r.id in records]
-    counts = {s: sum(e["status"] == s for e in entries) for s in ("ok", "failed", "skipped")}
-    manifest = {
-        "spec": _relative(batch.spec_path),
-        "notebook": _relative(batch.notebook),
-        "generated_at": generated_at,
-        "today": batch.today.isoformat(),
-        "kpitools_version": _version(),
-        "complete": complete,
-        "status": "failed" if counts["failed"] else "ok",
-        "counts": counts,
-        "runs": entries,
-    }
-    write_json(batch.root / MANIFEST, manifest)
-    write_portal(manifest, batch.root / PORTAL)
-    return manifest
-
-
-def _version() -> str:
-    import kpitools
-
-    return kpitools.__version__
-
-
 def run_fingerprint(notebook_hash: str, run: Run, data_print: str | None, kernel: str) -> str:
     """What a run's result depends on: unchanged fingerprint + existing HTML = nothing to do."""
-    payload = {"notebook": notebook_hash, "parameters": run.parameters, "kpitools": _version(),
+    payload = {"notebook": notebook_hash, "parameters": run.parameters, "kpitools": kpitools_version(),
                "data": data_print, "kernel": kernel, "title": run.title, "scope": run.scope}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def data_fingerprint(value: str) -> str:
-    """Hash of the dataset config and each table file's path, size and modification
-    time. A database table can change at any time: such a dataset never counts as unchanged."""
-    from kpitools.data.loader import reads_a_database, resolve, source_files
-
-    try:
-        config, folder, source = resolve(value)
-    except DataError as e:
-        raise BatchError([Problem(f"parameter data={value!r}: {p.message}", file=p.file, hint=p.hint)
-                          for p in e.problems]) from None
-    h = hashlib.sha256()
-    src = Path(source)
-    if src.is_file():
-        h.update(src.read_bytes())
-    for path in sorted(source_files(config, Path(folder))):  # tables and their joins
-        try:
-            st = path.stat()
-            h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-        except OSError:
-            h.update(f"{path}|missing\n".encode())
-    if reads_a_database(config):
-        h.update(f"database|{uuid.uuid4()}\n".encode())
-    return h.hexdigest()
-
-
-def prepared_folder(cache: Path, fingerprint: str) -> Path:
-    return cache / f"data-{fingerprint[:16]}"
-
-
-def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | None]:
-    """Load (and validate) the dataset once and write a typed Parquet copy with its
-    dataset.yml, which every run loads instead of re-reading and re-parsing the source.
-    Returns (the copy's folder, the data's last date). Reused while the data is unchanged."""
-    import yaml
-
-    folder = prepared_folder(cache, fingerprint)
-    info = read_json(folder / "prepared.json")
-    if isinstance(info, dict) and (folder / "dataset.yml").is_file():
-        return str(folder), info.get("data_freshness")
-    import kpitools
-
-    try:
-        ds = kpitools.load(value)
-    except DataError as e:
-        raise BatchError(list(e.problems)) from None
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = cache / f".tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        config = {"name": ds.name, "currency": ds.currency, "fiscal_year_start": ds.fiscal_year_start,
-                  "calendar": ds.calendar, "stage_probabilities": dict(ds.stage_probabilities), "tables": {},
-                  "notes": [{**asdict(n), "values": list(n.values)} for n in ds.notes]}
-        for name, df in ds.tables.items():
-            df.to_parquet(tmp / f"{name}.parquet", index=False)
-            config["tables"][name] = {"path": f"{name}.parquet"}
-        (tmp / "dataset.yml").write_text(f"# prepared by kpitools run from {value}\n"
-                                         + yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-                                         encoding="utf-8")
-        dr = ds.date_range
-        freshness = dr[1].date().isoformat() if dr else None
-        write_json(tmp / "prepared.json", {"source": value, "data_freshness": freshness})
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)  # whole folder at once: a crash never leaves half a copy in use
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    for old in cache.glob("data-*"):  # earlier copies of this data, made before it changed (not other datasets')
-        earlier = read_json(old / "prepared.json")
-        if old != folder and old.is_dir() and isinstance(earlier, dict) and earlier.get("source") == value:
-            shutil.rmtree(old, ignore_errors=True)
-    return str(folder), freshness
-
-
-class Reporter:
-    """Progress: a rich bar on a terminal, plain log lines otherwise, nothing when disabled."""
-
-    def __init__(self, total: int, skipped: int, enabled: bool = True) -> None:
-        self.total, self.skipped, self.enabled = total, skipped, enabled
-        self.done = self.failed = 0
-        self.t0 = time.perf_counter()
-        self.bar: Any = None
-        self.task: Any = None
-
-    def start(self) -> None:
-        self.t0 = time.perf_counter()
-        if not self.enabled:
-            return
-        if self.skipped:
-            print(f"{self.skipped} of {self.total} reports unchanged: skipped", file=sys.stderr, flush=True)
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
-
-            self.bar = Progress(TextColumn("reports"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(),
-                                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
-            self.task = self.bar.add_task("reports", total=self.total - self.skipped, failed=0)
-            self.bar.start()
-
-    def advance(self, run: Run, record: dict[str, Any]) -> None:
-        self.done += 1
-        self.failed += record["status"] == "failed"
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, failed=self.failed)
-            if record["status"] == "failed":
-                self.bar.console.print(f"[red]failed[/red] {run.html}: {record['error']}", markup=True,
-                                       highlight=False)
-            return
-        todo = self.total - self.skipped
-        elapsed = time.perf_counter() - self.t0
-        eta = elapsed / self.done * (todo - self.done)
-        error = f": {record['error']}" if record["status"] == "failed" else ""
-        print(f"[{self.done:>{len(str(todo))}}/{todo}] {record['status']:<6} {run.html} "
-              f"({record.get('seconds') or 0:.1f} s, {self.failed} failed, ETA {eta:.0f} s){error}",
-              file=sys.stderr, flush=True)
-
-    def interrupted(self, root: Path) -> None:
-        if self.enabled:
-            print(f"interrupted: {self.done} of {self.total - self.skipped} reports finished, the others are "
-                  f"marked interrupted in {_relative(root / MANIFEST)}; run the same command again to finish "
-                  "them", file=sys.stderr, flush=True)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-
-    def summary(self, records: list[dict[str, Any]], root: Path, seconds: float) -> None:
-        if not self.enabled:
-            return
-        counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "failed", "skipped")}
-        print(f"{len(records)} reports: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} "
-              f"unchanged, in {seconds:.1f} s; portal: {_relative(root / PORTAL)}", flush=True)

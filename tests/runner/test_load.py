@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from kpitools.report.batch import run_batch
+from kpitools.runner.batch import run_batch
 
 NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "batch" / "light.ipynb"
 ARTIFACT = Path(__file__).parents[2] / "test-artifacts" / "load.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kpitools.report.portal import write_portal
+from kpitools.runner.portal import write_portal
 
 
 def manifest() -> dict:

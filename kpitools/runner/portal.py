@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import i18n
+from ..files import atomic_write_text
 from ..i18n import N_
 from ..i18n import gettext as _
-from .manifest import atomic_write_text
 
 COLOURS = {"on track": "good", "at risk": "warn", "off track": "bad"}
 STATUS_TEXT = {"ok": N_("ok"), "skipped": N_("unchanged"), "failed": N_("failed")}

@@ -37,15 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kpitools import clock
 from kpitools.data.config import _line_of, read_yaml
 from kpitools.data.problems import DataError, Problem, setting_hint
+from kpitools.kpis.relative import RELATIVE, is_relative, resolve_period
+from kpitools.masking import has_secret, mask_parameters, mask_value
 
-from .relative import RELATIVE, is_relative, resolve_period
+from .errors import BatchError
+from .prepared import CACHE_DIR, read_prepared
 
 ALL_LABEL = "all"  # an empty value ("" = all regions) in file names and run ids
 NOT_FILTERS = ("data", "period", "calendar", "locale", "currency")  # parameters that are not a scope (region, team, rep...)
-
-
-class BatchError(DataError):
-    """Bad batch input (spec, notebook, parameters, --only): exit code 2, nothing run."""
 
 
 class BatchSpec(BaseModel):
@@ -212,9 +211,9 @@ def _make_runs(spec: BatchSpec, combos: list[tuple[dict[str, Any], dict[str, tup
             continue
         unsafe = [(f, _unsafe_in_path(resolved[f])) for f in fields if _unsafe_in_path(resolved[f])]
         for f, msg in unsafe:
-            problems.append((locs[f], f"value {_shown(f, resolved[f])!r} {msg}, and it names the output file",
+            problems.append((locs[f], f"value {mask_value(f, resolved[f])!r} {msg}, and it names the output file",
                              f"use a value without / \\ .. or control characters, or leave {{{f}}} out of `output:`"))
-        secret = [f for f in fields if _looks_secret(f, resolved[f])]
+        secret = [f for f in fields if has_secret(f, resolved[f])]
         for f in secret:  # its value would be the file's name, in the portal and the manifest
             problems.append((locs[f], f"{{{f}}} holds a secret: it cannot name the output file",
                              f"leave {{{f}}} out of `output:`"))
@@ -228,7 +227,7 @@ def _make_runs(spec: BatchSpec, combos: list[tuple[dict[str, Any], dict[str, tup
                              f"{_describe(params)}", "put the parameter that tells them apart into `output:`, "
                                                      "or remove the duplicate run"))
             continue
-        title = _fill(spec.title, _masked(resolved)) if spec.title and fill_title else spec.title
+        title = _fill(spec.title, mask_parameters(resolved)) if spec.title and fill_title else spec.title
         runs.append(Run(id=_run_id(rel), parameters=resolved, html=rel, scope=scope_of(resolved), title=title))
     return runs, problems
 
@@ -323,27 +322,8 @@ def label(value: Any) -> str:
 def scope_of(parameters: dict[str, Any]) -> str:
     """The report's audience: its non-empty filter values (region, team, ...)."""
     parts = [str(v) for k, v in parameters.items()
-             if k not in NOT_FILTERS and isinstance(v, str) and v and not _looks_secret(k, v)]
+             if k not in NOT_FILTERS and isinstance(v, str) and v and not has_secret(k, v)]
     return " · ".join(parts) or "Company-wide"
-
-
-def _looks_secret(name: str, value: Any) -> bool:
-    from .manifest import has_secret
-
-    return has_secret(name, value)
-
-
-def _shown(name: str, value: Any) -> Any:
-    """A value as messages may show it: secrets masked."""
-    from .manifest import mask_value
-
-    return mask_value(name, value)
-
-
-def _masked(params: dict[str, Any]) -> dict[str, Any]:
-    from .manifest import mask_parameters
-
-    return mask_parameters(params)
 
 
 def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
@@ -384,10 +364,11 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
     out = []
     if not _type_ok(value, default):
         want = type(default).__name__
-        hint = f"quote it: {name}: \"{_shown(name, value)}\"" if isinstance(default, str) and not isinstance(value, (list, dict)) \
-            else f"the notebook's default is {default!r}"
+        hint = (f"quote it: {name}: \"{mask_value(name, value)}\""
+                if isinstance(default, str) and not isinstance(value, (list, dict))
+                else f"the notebook's default is {default!r}")
         got = type(value).__name__
-        out.append((f"{_shown(name, value)!r} is {_a(got)} {got}, the notebook expects {_a(want)} {want}", hint))
+        out.append((f"{mask_value(name, value)!r} is {_a(got)} {got}, the notebook expects {_a(want)} {want}", hint))
     if isinstance(value, str) and any(ord(c) < 32 and c not in "\t" for c in value):
         out.append(("contains control characters (NUL, line breaks...)", "remove them"))
     if name == "period" and isinstance(value, str) and value.strip() and not is_relative(value):
@@ -444,7 +425,8 @@ def _check_data(runs: list[tuple[Run, dict[str, tuple]]], base: Path, root: Path
         if data not in datasets:
             datasets[data] = None
             try:
-                datasets[data] = _prepared(data, base, root) or kpitools.load(_absolute(data, base))
+                source = _absolute(data, base)
+                datasets[data] = read_prepared(source, root / CACHE_DIR) or kpitools.load(source)
             except DataError as e:  # the data's own problems name its files, tables, columns and rows
                 out += [p for p in e.problems if p.severity == "error"]
         ds = datasets[data]
@@ -504,34 +486,6 @@ def _data_calendar(data: Any, base: Path | None) -> str:
 def _absolute(value: str, base: Path) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
-
-
-def _prepared(data: str, base: Path, root: Path) -> Any:
-    """The dates and dimension columns of the Parquet copy an earlier batch made of this unchanged
-    data (quick to read, little memory: the copy was validated when it was made), or None."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    from kpitools.data.dataset import Dataset
-    from kpitools.data.schema import DIMENSIONS, TABLES
-
-    from .batch import CACHE_DIR, data_fingerprint, prepared_folder
-
-    copy = prepared_folder(root / CACHE_DIR, data_fingerprint(str(_absolute(data, base)))) / "dataset.yml"
-    if not (copy.is_file() and (copy.parent / "prepared.json").is_file()):
-        return None
-    try:
-        config = yaml.safe_load(copy.read_text(encoding="utf-8"))
-        tables = {}
-        for name, table in config["tables"].items():
-            wanted = {c.name for c in TABLES[name].columns
-                      if c.name in DIMENSIONS or (c.kind in ("date", "month") and not c.planned)}
-            path = copy.parent / table["path"]
-            tables[name] = pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in wanted])
-        return Dataset(tables=tables, fiscal_year_start=config.get("fiscal_year_start", 1),
-                       calendar=config.get("calendar", "gregorian"), source=copy)
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
-        return None  # an unreadable copy: batch.py makes a new one; check the source instead
 
 
 def _a(word: str) -> str:
@@ -620,7 +574,7 @@ def _fill(template: str, params: dict[str, Any]) -> str:
 
 
 def _describe(params: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {v!r}" for k, v in _masked(params).items() if k != "data") + "}"
+    return "{" + ", ".join(f"{k}: {v!r}" for k, v in mask_parameters(params).items() if k != "data") + "}"
 
 
 def _run_id(rel_html: str) -> str:

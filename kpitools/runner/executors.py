@@ -10,7 +10,7 @@
   LocalCluster of worker processes when no address is given. Remote workers
   need kpitools installed and the same file system (notebook, data, output).
 
-Retries and time-outs live in the run itself (execute.py), so every executor
+Retries and time-outs live in the run itself (run.py), so every executor
 behaves the same; an executor only schedules and reports. A worker process that
 dies (killed, out of memory) costs only the run that killed it: `local` starts
 new workers and runs the others again (Dask does the same on its own).
@@ -106,7 +106,7 @@ class SerialExecutor(Executor):
                 yield item, e
 
     def close(self, cancel: bool = False) -> None:
-        from .execute import POOL
+        from .kernels import POOL
 
         POOL.close()  # the fork server stays for the next batch; it exits with this process
 
@@ -220,7 +220,7 @@ class DaskExecutor(Executor):
                 yield item, e
 
     def close(self, cancel: bool = False) -> None:
-        from .execute import shutdown_worker
+        from .worker import shutdown_worker
 
         if self.client is not None:
             try:

@@ -13,8 +13,9 @@ import jdatetime
 import pytest
 
 from kpitools.kpis.periods import parse_period
-from kpitools.report.relative import resolve_period
-from kpitools.report.spec import BatchError, load_batch
+from kpitools.kpis.relative import resolve_period
+from kpitools.runner.errors import BatchError
+from kpitools.runner.spec import load_batch
 
 TODAY = dt.date(2026, 11, 22)
 NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "batch" / "report.ipynb"

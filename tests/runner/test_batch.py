@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from kpitools.report.batch import run_batch
-from kpitools.report.spec import BatchError
+from kpitools.runner.batch import run_batch
+from kpitools.runner.errors import BatchError
 
 NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "batch" / "report.ipynb"
 TODAY = dt.date(2026, 2, 10)
@@ -192,7 +192,7 @@ def test_one_batch_at_a_time_per_output_folder(tmp_path: Path, monkeypatch: pyte
 
 def test_resume_after_the_batch_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_spec(tmp_path, ["A", "B", "SLOW", "C"])
-    code = ("import datetime, sys\nfrom kpitools.report.batch import run_batch\n"
+    code = ("import datetime, sys\nfrom kpitools.runner.batch import run_batch\n"
             "sys.exit(run_batch('spec.yml', executor='serial', today=datetime.date(2026, 2, 10), progress=False))")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -258,7 +258,7 @@ def test_a_batch_across_three_datasets_renders_every_report(tmp_path: Path, monk
 
 def test_the_prepared_copy_keeps_what_the_numbers_rest_on(tmp_path: Path) -> None:
     import kpitools
-    from kpitools.report.batch import data_fingerprint, prepare_data
+    from kpitools.runner.prepared import data_fingerprint, prepare_data
 
     crm = str(Path(__file__).parents[1] / "fixtures" / "exports" / "crm")
     folder, _ = prepare_data(crm, tmp_path, data_fingerprint(crm))

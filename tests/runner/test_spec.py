@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from kpitools.data.problems import DataError
-from kpitools.report.manifest import mask_parameters, normalise_headline
-from kpitools.report.relative import resolve_period
-from kpitools.report.spec import BatchError, load_batch, notebook_parameters, select
+from kpitools.kpis.relative import resolve_period
+from kpitools.masking import mask_parameters
+from kpitools.report.headline import normalise_headline
+from kpitools.runner.errors import BatchError
+from kpitools.runner.spec import load_batch, notebook_parameters, select
 
 NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "batch" / "report.ipynb"
 TODAY = dt.date(2026, 2, 10)
