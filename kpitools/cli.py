@@ -94,6 +94,49 @@ def validate(config: ConfigArg) -> None:
     typer.echo(render_summary(ds))
 
 
+@app.command()
+def init(
+    exports: Annotated[Path, typer.Argument(help="the folder of CSV, Excel and Parquet exports")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="the config to write (default: EXPORTS/dataset.yml)")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: take the safest answers, marked TODO")] = False,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing config")] = False,
+) -> None:
+    """Draft a dataset.yml from a folder of exports, every guess commented, then validate it.
+
+    Exit 0: the draft validates (check its TODOs); 2: it does not (the problems are listed), or bad input."""
+    from . import init as drafting
+    from .data import load
+
+    target = output or exports / "dataset.yml"
+    if target.is_dir():
+        fail(f"{target} is a folder: give a file name, e.g. -o {target / 'dataset.yml'}")
+    if target.exists() and not force:
+        fail([Problem("a config already exists here", file=str(target),
+                      hint="pass --force to overwrite it, or -o to write the draft elsewhere")])
+    try:
+        draft = drafting.make_draft(exports, target, ask=None if yes or not drafting.is_terminal() else drafting.prompt)
+    except DataError as e:
+        fail(list(e.problems))
+    _emit(draft.text(), target)
+    tables = ", ".join(f"{t.table} ({t.file.name}" + "".join(f" + {j.file.name}" for j in t.join) + ")"
+                       for t in draft.tables)
+    typer.echo(f"drafted {tables}")
+    if draft.todos:
+        typer.echo(f"check these TODOs in {target}:")
+        typer.echo("\n".join(f"  - {todo}" for todo in draft.todos))
+    try:
+        ds = load(target)
+    except DataError as e:
+        for p in e.problems:
+            typer.echo(str(p), err=True)
+        typer.echo(f"the draft does not validate yet ({len(e.errors)} error(s)): fix {target} as said above, "
+                   f"then run `kpitools validate {target}`", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    for w in ds.warnings:
+        typer.echo(str(w), err=True)
+    typer.echo(render_summary(ds))
+
+
 def render_summary(ds) -> str:  # noqa: ANN001
     s = ds.summary()
     width = max(len(t) for t in s["rows"])

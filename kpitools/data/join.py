@@ -141,6 +141,7 @@ def _join_one(table: str, raw: pd.DataFrame, entry: JoinConfig, lookup: pd.DataF
                                 rows=lines(unmatched[unmatched].index, first_line), count=int(unmatched.sum()),
                                 severity="warning",
                                 hint=f"their {name} columns stay empty: nothing to do if these rows have no entry "
-                                     f"there (a lead not yet won); otherwise add the keys to {name}{spelling}"))
+                                     f"there (a lead not yet won, a rep who has left); otherwise add the keys to "
+                                     f"{name}{spelling}"))
         notes.append(DataNote(table, "unmatched", int(unmatched.sum()), column=on, source=name))
     return out, problems, notes

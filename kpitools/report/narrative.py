@@ -26,6 +26,7 @@ from ..i18n import missing as _missing  # None, NA, NaT, NaN, ±inf
 from ..i18n import gettext as _
 from ..kpis.registry import REGISTRY
 from ..viz.theme import format_value
+from .scope import _scope, period_label
 
 __all__ = ["DIMENSIONS", "drivers", "summary", "attainment", "money", "percent", "group_label"]
 
@@ -167,8 +168,6 @@ def drivers(ds: Any, kpi: str = "revenue", period: Any = "", filters: Mapping[st
     previous_period (labels), value, previous, change (the scope's totals), currency.
     ds: a Dataset or a sections.Scope (then period and filters come from it).
     """
-    from .sections import _scope, period_label
-
     k = REGISTRY.get(kpi)
     if k is None or k.kind == "table":
         raise ValueError(f"drivers needs a registered KPI id such as revenue, not {kpi!r}")
@@ -401,15 +400,15 @@ def _reaching(text: str, p: float) -> str:
 
 @i18n.localised
 def attainment(section: Any) -> str:
-    """Two or three sentences on quota attainment and the outlook, from sections.attainment()'s frames
+    """Two or three sentences on quota attainment and the outlook, from sections.attainment()'s result
     (or a dict with attainment, target, actual, period_label, outlook, currency); in the active locale."""
-    if hasattr(section, "frames"):
-        if getattr(section, "message", None):
-            return str(section.message)
-        data = dict(section.frames)
-        data.setdefault("currency", section.currency)
-    else:
+    if isinstance(section, Mapping):
         data = dict(section)
+    else:  # an AttainmentSection
+        if section.message:
+            return str(section.message)
+        data = {"attainment": section.attainment, "target": section.target, "actual": section.actual,
+                "period_label": section.period_label, "outlook": section.outlook, "currency": section.currency}
     currency = data.get("currency", "USD")
     label = data.get("period_label", _("the period"))
     sentences = []

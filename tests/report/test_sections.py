@@ -92,9 +92,11 @@ def test_cards_leave_out_kpis_a_team_scope_cannot_have(ds) -> None:
 
 
 def test_prefetch_computes_the_report_cards_in_one_pass(ds, monkeypatch) -> None:
+    from kpitools.report import scope as report_scope
+
     calls = []
-    real = sections._compare
-    monkeypatch.setattr(sections, "_compare", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    real = report_scope._compare
+    monkeypatch.setattr(report_scope, "_compare", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     s = sections.scope(ds, "last_complete_month-2", region="APAC", prefetch=True)
     sections.cards(s), sections.pipeline(s), sections.activity(s), sections.recurring(s), sections.customers(s)
     sections.cards(s)
@@ -336,7 +338,7 @@ def test_data_notes_say_what_the_numbers_rest_on() -> None:
     from tests.conftest import FIXTURES
 
     crm = kpitools.load(FIXTURES / "exports" / "crm")
-    text = sections.data_notes(crm, period="2017-03").frames["text"]
+    text = sections.data_notes(crm, period="2017-03").text
     for sentence in ("deals: 1 row has a sales_agent that sales_teams.csv does not have",
                      "deals: 1 row left out where account is Internal Test Co.",
                      "deals: 4 rows had no amount; it was taken from sales_price.",
@@ -344,7 +346,7 @@ def test_data_notes_say_what_the_numbers_rest_on() -> None:
         assert sentence in text
     with i18n.using("ru"):
         assert "deals: 2 строки удалены: в них нет значения created_at." in \
-            sections.data_notes(crm, period="2017-03").frames["text"]
+            sections.data_notes(crm, period="2017-03").text
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -103,7 +103,7 @@ def test_every_section_of_a_random_shape_shows_or_says_why_not(tmp_path_factory,
             assert message == why_not, name
     headline = results[0]
     assert isinstance(narrative.summary(headline, narrative.drivers(scope)), str)
-    notes = sections.data_notes(scope, results).frames["text"]
+    notes = sections.data_notes(scope, results).text
     for name in SECTIONS:
         why_not = sections.not_shown(name, ds)
         assert why_not is None or why_not in notes
