@@ -362,17 +362,22 @@ def run(
     force: Annotated[bool, typer.Option("--force", help="redo runs whose inputs are unchanged")] = False,
     retries: Annotated[Optional[int], typer.Option(min=0, help="extra attempts after a failure")] = None,
     timeout: Annotated[Optional[float], typer.Option(min=1, help="seconds per run")] = None,
+    outbox: Annotated[Optional[Path], typer.Option("--outbox", help="write the spec's `deliver:` mail as .eml files into this folder instead of sending it")] = None,
+    no_deliver: Annotated[bool, typer.Option("--no-deliver", help="skip the spec's `deliver:` mail")] = False,
 ) -> None:
-    """Run a notebook for every parameter set of a batch: HTML reports, index.html and manifest.json.
+    """Run a notebook for every parameter set of a batch: HTML reports, index.html and manifest.json,
+    and the mail of its `deliver:` block.
 
-    Exit 0: all ok; 1: some runs failed (the rest were rendered); 2: bad input (nothing ran)."""
+    Exit 0: all ok; 1: some runs failed (the rest were rendered) or some mail could not be sent (the
+    reports stay; a re-run sends it); 2: bad input (nothing ran)."""
     from .runner.batch import run_batch
 
     if not batch.is_file():
         fail([Problem("batch spec not found", file=str(batch), hint="give a YAML file such as params/demo.yml")])
     try:
         code = run_batch(batch, workers=workers, executor=executor, scheduler=scheduler, only=tuple(only or ()),
-                         force=force, retries=retries, timeout=timeout, progress=True)
+                         force=force, retries=retries, timeout=timeout, progress=True, deliver=not no_deliver,
+                         outbox=outbox)
     except DataError as e:
         fail(list(e.problems))
     raise typer.Exit(code)
@@ -383,10 +388,12 @@ def render(
     notebook: Annotated[Path, typer.Argument(help="an executed notebook (.ipynb)")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HTML file (default: next to the notebook)")] = None,
     title: Annotated[Optional[str], typer.Option(help="report title (default: from the notebook)")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="also write the report as PDF, beside the HTML (OUT.pdf)")] = False,
 ) -> None:
-    """Render an executed notebook to the house HTML: no code, self-contained, safe to e-mail."""
+    """Render an executed notebook to the house HTML: no code, self-contained, safe to e-mail; --pdf: a PDF too."""
     import nbformat
 
+    from .files import atomic_write_text
     from .report.render import render as render_html
 
     if not notebook.is_file():
@@ -412,11 +419,19 @@ def render(
     target = output or notebook.with_suffix(".html")
     if target.exists() and target.is_dir():
         fail(f"{target} is a folder: give a file name, e.g. -o {target / notebook.with_suffix('.html').name}")
+    html = render_html(nb, title=title)
+    pdf_target = target.with_suffix(".pdf")
     try:
-        render_html(nb, target, title=title)
+        if pdf:  # first: if it fails, neither file is written
+            from .report.pdf import write_pdf
+
+            write_pdf(html, pdf_target)
+        atomic_write_text(target, html)
     except OSError as e:
-        fail(f"cannot write {target}: {e.strerror or e}")
+        fail(f"cannot write {e.filename or target}: {e.strerror or e}")
     typer.echo(f"wrote {target}")
+    if pdf:
+        typer.echo(f"wrote {pdf_target}")
 
 
 MULTI_VALUE_OPTIONS = ("--kpi",)

@@ -254,6 +254,16 @@ def _lead_sentence(row: Mapping[str, Any], currency: str) -> str:
     return _("{name} was {value} in {period}", name=_name(row), value=value, period=now)
 
 
+# (a rise?, "most of" it?) -> the clause for one name and for several, chosen by the number of names: a
+# language whose verb agrees with its subject words them differently
+_DRIVER_CLAUSES = {
+    (True, True): (N_("{name} drove most of the rise"), N_("{names} drove most of the rise")),
+    (True, False): (N_("{name} led the rise"), N_("{names} led the rise")),
+    (False, True): (N_("{name} drove most of the fall"), N_("{names} drove most of the fall")),
+    (False, False): (N_("{name} led the fall"), N_("{names} led the fall")),
+}
+
+
 def _drivers_clause(d: pd.DataFrame | None, currency: str) -> str | None:
     """"EMEA (+$60k) and the rep Ana Souza (+$31k) drove most of the rise, while Starter Seats fell $12k"."""
     if d is None or len(d) == 0:
@@ -281,12 +291,8 @@ def _drivers_clause(d: pd.DataFrame | None, currency: str) -> str | None:
     # "most of" only when the top mover is about the size of the total; when moves in both directions
     # offset each other (a mover several times the total) it "led" the change
     most = 0.5 <= abs(float(leads[0]["change"])) / abs(total) <= 1.25
-    if sign > 0:
-        clause = (_("{names} drove most of the rise", names=_join(names)) if most
-                  else _("{names} led the rise", names=_join(names)))
-    else:
-        clause = (_("{names} drove most of the fall", names=_join(names)) if most
-                  else _("{names} led the fall", names=_join(names)))
+    one, several = _DRIVER_CLAUSES[(sign > 0, most)]
+    clause = _(one, name=names[0]) if len(names) == 1 else _(several, names=_join(names))
     against = rows[rows["change"] * sign < 0]
     if len(against):
         r = against.loc[(against["change"].abs()).sort_values(ascending=False, kind="stable").index[0]]

@@ -35,10 +35,14 @@ from kpitools.data.problems import Problem
 from kpitools.files import read_json, remove_temporaries
 
 from . import executors
+from .deliver import check_delivery
+from .deliver import deliver as send_mail
+from .deliver import report as report_mail
 from .errors import BatchError
 from .fork_server import DATA_PREFIX
 from .kernels import imports_of
-from .manifest import MANIFEST, PORTAL, RUNS_DIR, kpitools_version, manifest_entry, relative_to_cwd, write_outputs
+from .manifest import (MANIFEST, PORTAL, RUNS_DIR, kpitools_version, manifest_entry, pdf_path, relative_to_cwd,
+                       write_outputs)
 from .prepared import CACHE_DIR, data_fingerprint, prepare_data, prepared_folder
 from .progress import Reporter
 from .run import RESULT_FILE, RunResult, RunTask, execute_run
@@ -52,8 +56,14 @@ WARMUP_ALWAYS = ("pandas",)
 def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: str = "local",
               scheduler: str | None = None, only: Iterable[str] = (), force: bool = False,
               retries: int | None = None, timeout: float | None = None, progress: bool = True,
-              today: dt.date | None = None) -> int:
-    """Run a batch spec; returns the exit code (0 all ok or skipped, 1 some runs failed).
+              today: dt.date | None = None, deliver: bool = True, outbox: Path | None = None) -> int:
+    """Run a batch spec; returns the exit code (0 all ok or skipped, 1 some runs failed or some mail
+    could not be sent).
+
+    With a `deliver:` block the reports are e-mailed after the runs (deliver.py): `outbox` writes the
+    messages there as .eml files instead, `deliver=False` skips them. A mail server that refuses or
+    cannot be reached fails the delivery, not the reports: they stay, the manifest lists the unsent
+    messages and the next run sends just those.
 
     Bad input (spec, notebook parameters, data, options, an output folder that cannot be
     written) raises BatchError before anything runs. Ctrl-C or SIGTERM raise KeyboardInterrupt
@@ -68,6 +78,9 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
     kernel = batch.spec.kernel or _kernel_name(batch.notebook)
     workers, retries, timeout = _check_options(batch, kernel, executor=executor, workers=workers,
                                                retries=retries, timeout=timeout)
+    mailing = batch.spec.deliver is not None and deliver
+    if batch.spec.deliver is not None or outbox is not None:
+        check_delivery(batch, enabled=deliver, outbox=outbox)
     data_prints = {v: data_fingerprint(v) for v in _data_values(runs)}
     with _exclusive(batch), _sigterm_interrupts():
         _remove_temporaries(batch)  # left by a batch that was killed mid-write
@@ -78,6 +91,14 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
         if todo:
             _execute(batch, todo, state, reporter, kernel=kernel, data_prints=data_prints, executor=executor,
                      scheduler=scheduler, workers=min(workers, len(todo)), retries=retries, timeout=timeout)
+        sent = None
+        if mailing:  # after the runs, so that a mail server's trouble never costs a report
+            sent = send_mail(batch, runs, state["records"], outbox=outbox)
+            state["delivery"] = sent.manifest()
+            if progress:
+                report_mail(sent, batch.root)
+        elif batch.spec.deliver is not None:
+            state["delivery"] = {"mode": "off"}
         try:
             write_outputs(**state, complete=True)
         except OSError as e:  # e.g. the disk is full: the runs' own files say what happened
@@ -86,7 +107,7 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
             return 1
     chosen = [records[r.id] for r in runs]
     reporter.summary(chosen, batch.root, time.perf_counter() - started)
-    return 1 if any(r["status"] == "failed" for r in chosen) else 0
+    return 1 if any(r["status"] == "failed" for r in chosen) or (sent is not None and sent.unsent) else 0
 
 
 INTERRUPTED = "interrupted: the batch was stopped before this run finished"
@@ -180,7 +201,8 @@ def _plan(batch: Batch, runs: list[Run], kernel: str, data_prints: dict[str, str
     for run in batch.runs:
         previous = read_json(batch.root / RUNS_DIR / run.id / RESULT_FILE)
         fresh = (isinstance(previous, dict) and previous.get("status") == "ok"
-                 and (batch.root / run.html).is_file())
+                 and (batch.root / run.html).is_file()
+                 and (not batch.spec.pdf or (batch.root / pdf_path(run.html)).is_file()))
         if run.id not in chosen:
             if isinstance(previous, dict):
                 records[run.id] = manifest_entry(batch, run, previous, status="skipped" if fresh else "failed")
@@ -289,6 +311,7 @@ def _task(batch: Batch, run: Run, fp: str, prepared: dict[str, tuple[str, str | 
         params["data"], freshness = prepared[str(params["data"])]
     return RunTask(id=run.id, notebook=str(batch.notebook), parameters=params,
                    run_dir=str(batch.root / RUNS_DIR / run.id), html=str(batch.root / run.html), fingerprint=fp,
+                   pdf=str(batch.root / pdf_path(run.html)) if batch.spec.pdf else None,
                    title=run.title, scope=run.scope,
                    period=str(run.parameters["period"]) if run.parameters.get("period") else None,
                    data_freshness=freshness, generated_at=generated_at, timeout=timeout, retries=retries,

@@ -3,7 +3,9 @@
 The output root of a batch holds
 
     index.html        the portal (portal.py)
-    manifest.json     spec, notebook, when, counts, and one entry per run (manifest_entry)
+    manifest.json     spec, notebook, when, counts, delivery, and one entry per run (manifest_entry)
+    .history.json     headline values by scope and period, across batches (history.py)
+    .delivery.json    the messages sent, so that none is sent twice (deliver.py)
     .runs/<run-id>/   each run's folder: executed notebook, log, error, headline, result (run.py)
     .cache/           the prepared data (prepared.py)
 
@@ -40,6 +42,7 @@ def manifest_entry(batch: Batch, run: Run, result: dict[str, Any], status: str |
         "status": status,
         "error": scrub(result.get("error")),
         "html": run.html,
+        "pdf": pdf_path(run.html) if batch.spec.pdf else None,
         "executed": f"{run_dir}/notebook.ipynb",
         "log": f"{run_dir}/log.txt",
         "seconds": result.get("seconds") if made_now else 0,
@@ -52,8 +55,10 @@ def manifest_entry(batch: Batch, run: Run, result: dict[str, Any], status: str |
 
 
 def write_outputs(*, batch: Batch, runs: list[Run], records: dict[str, dict[str, Any]], generated_at: str,
-                  complete: bool) -> dict[str, Any]:
-    """manifest.json and index.html in the output root, both written atomically."""
+                  complete: bool, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
+    """manifest.json and index.html in the output root, both written atomically; the headline history
+    (history.py) first, while the manifest of the batch before is still there to seed it."""
+    from .history import update_history
     from .portal import write_portal
 
     entries = [records[r.id] for r in runs if r.id in records]
@@ -67,11 +72,18 @@ def write_outputs(*, batch: Batch, runs: list[Run], records: dict[str, dict[str,
         "complete": complete,
         "status": "failed" if counts["failed"] else "ok",
         "counts": counts,
+        **({"delivery": delivery} if delivery is not None else {}),
         "runs": entries,
     }
+    history = update_history(batch.root, entries, previous_manifest=batch.root / MANIFEST)
     write_json(batch.root / MANIFEST, manifest)
-    write_portal(manifest, batch.root / PORTAL)
+    write_portal(manifest, batch.root / PORTAL, history)
     return manifest
+
+
+def pdf_path(html: str) -> str:
+    """Where `pdf: true` writes a report's PDF: beside its HTML (relative paths stay relative)."""
+    return html[: -len(".html")] + ".pdf" if html.lower().endswith(".html") else html + ".pdf"
 
 
 def kpitools_version() -> str:

@@ -49,6 +49,7 @@ class RunTask:
     run_dir: str
     html: str
     fingerprint: str = ""
+    pdf: str | None = None              # also write this PDF of the report (`pdf: true`)
     title: str | None = None
     scope: str | None = None
     period: str | None = None
@@ -199,6 +200,14 @@ def _attempt(task: RunTask, run_dir: Path, scrub: Callable[[Any], Any], log: Cal
                               or Path(e.filename).name.startswith(f".{Path(task.html).name}."))
         where = f": {_under(e.filename, root)}" if e.filename and not own else ""
         raise RunFailed(f"cannot write {_under(task.html, root)}: {e.strerror or e}{where}") from None
+    if task.pdf:
+        try:
+            from kpitools.report.pdf import write_pdf
+
+            write_pdf(Path(task.html), Path(task.pdf))
+        except Exception as e:  # the PDF was asked for: a report without it is not done
+            log(traceback.format_exc())
+            raise RunFailed(f"the PDF failed: {type(e).__name__}: {e}") from None
 
 
 def _under(path: Any, root: Path) -> str:

@@ -11,6 +11,14 @@
     timeout: 600        # seconds per run (per attempt)
     retries: 1          # further attempts after a failure, with back-off
     title: "Sales {period}: {region}"
+    pdf: true           # also write each report as <report>.pdf beside its HTML
+    deliver:            # e-mail each report to its scope's recipients (deliver.py)
+      smtp: {host: smtp.acme.example, port: 587, starttls: true, username: reports, password: "${SMTP_PASSWORD}"}
+      from: "Sales reports <reports@acme.example>"
+      to: {"": [ceo@acme.example], EMEA: [emea-lead@acme.example], "*": [sales-ops@acme.example]}
+      attach: pdf       # pdf | html | none
+      when: always      # always | off_track
+      failures: [ops@acme.example]
 
 Relative paths (notebook, output, data) are read from the folder `kpitools run`
 is started in. Everything is checked before anything runs; every problem found
@@ -29,13 +37,13 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from kpitools import clock
-from kpitools.data.config import _line_of, read_yaml
+from kpitools.data.config import ENV_VAR, _line_of, read_yaml
 from kpitools.data.problems import DataError, Problem, setting_hint
 from kpitools.kpis.relative import RELATIVE, is_relative, resolve_period
 from kpitools.masking import has_secret, mask_parameters, mask_value
@@ -45,6 +53,69 @@ from .prepared import CACHE_DIR, read_prepared
 
 ALL_LABEL = "all"  # an empty value ("" = all regions) in file names and run ids
 NOT_FILTERS = ("data", "period", "calendar", "locale", "currency")  # parameters that are not a scope (region, team, rep...)
+
+
+COMPANY_WIDE = "Company-wide"  # Run.scope of a run without filters; `deliver.to` calls it ""
+EVERY_RUN = "*"               # `deliver.to` key: recipients of every run
+# An address as mail servers take it: no spaces, one @, a domain of letters, digits, dots and dashes.
+ADDRESS = re.compile(r'[^@\s<>(),;:"\[\]\\]+@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*')
+
+
+def _address(value: Any) -> Any:
+    if isinstance(value, str) and not ADDRESS.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not an e-mail address\nwrite it as name@example.com")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _addresses(value: Any) -> Any:
+    """One address or a list of them; each checked."""
+    items = [value] if isinstance(value, str) else value
+    return [_address(v) for v in items] if isinstance(items, list) else value
+
+
+Addresses = Annotated[list[str], BeforeValidator(_addresses)]
+
+
+class SmtpSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = Field(min_length=1, description="the mail server, e.g. smtp.acme.example")
+    port: int = Field(587, ge=1, le=65535, description="its port: 587 with STARTTLS, 25 without")
+    starttls: bool = Field(True, description="upgrade the connection to TLS before logging in")
+    username: str | None = Field(None, description="log in with this user name (and `password:`)")
+    password: str | None = Field(None, description='"${NAME}": read from the environment variable NAME '
+                                                   "when the mail is sent")
+    timeout: float = Field(30, gt=0, description="seconds to wait for the server")
+
+    @field_validator("password")
+    @classmethod
+    def _from_environment(cls, value: str | None) -> str | None:
+        # A password written into the spec would sit in version control and in every copy of it.
+        if value is not None and not ENV_VAR.fullmatch(value.strip()):
+            raise ValueError("a password written in the spec (it would sit in every copy of the file)\n"
+                             'write password: "${SMTP_PASSWORD}" and set SMTP_PASSWORD in the environment '
+                             "that runs kpitools")
+        return value.strip() if value is not None else None
+
+
+class DeliverSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    smtp: SmtpSpec = Field(description="the mail server: {host, port, starttls, username, password}")
+    sender: str = Field(alias="from", description='the sender, e.g. "Sales reports <reports@acme.example>"')
+    to: dict[str, Addresses] = Field({}, description='recipients by the run\'s scope value: "" company-wide, '
+                                                     '"*" every run, e.g. EMEA: [emea-lead@acme.example]')
+    attach: Literal["pdf", "html", "none"] | None = Field(
+        None, description="pdf, html or none (default: pdf with `pdf: true`, else html)")
+    when: Literal["always", "off_track"] = Field(
+        "always", description="always, or off_track: only when a headline KPI is off track")
+    failures: Addresses = Field([], description="told about each failed run, with its error")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        _address(parseaddr(value)[1] or value)
+        return value.strip()
 
 
 class BatchSpec(BaseModel):
@@ -64,6 +135,9 @@ class BatchSpec(BaseModel):
         None, description="period system of the reports and their relative periods: gregorian or jalali; passed "
                           "to the notebook as parameter `calendar` (default: the dataset's)")
     warmup: list[str] = Field([], description="extra modules to import in each kernel ahead of its run")
+    pdf: bool = Field(False, description="also write each report as PDF beside its HTML")
+    deliver: DeliverSpec | None = Field(None, description="e-mail the reports: smtp, from, to, attach, when, "
+                                                          "failures")
 
 
 @dataclass(frozen=True)
@@ -132,6 +206,7 @@ def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Pat
     if root is not None:
         runs, found = _make_runs(spec, combos, root, today, fill_title=not title_problems, base=base)
         problems += [problem(loc, msg, hint) for loc, msg, hint in found]
+        problems += [problem(loc, msg, hint) for loc, msg, hint in _check_deliver(spec, runs)]
     if problems:
         raise BatchError(list(dict.fromkeys(problems)))  # a template problem repeats for every run
     if check_data:  # no problem above: one run per combination, in order
@@ -323,7 +398,7 @@ def scope_of(parameters: dict[str, Any]) -> str:
     """The report's audience: its non-empty filter values (region, team, ...)."""
     parts = [str(v) for k, v in parameters.items()
              if k not in NOT_FILTERS and isinstance(v, str) and v and not has_secret(k, v)]
-    return " · ".join(parts) or "Company-wide"
+    return " · ".join(parts) or COMPANY_WIDE
 
 
 def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
@@ -342,21 +417,92 @@ def _read_spec(path: Path) -> tuple[BatchSpec, yaml.Node | None]:
             line = _line_of(node, loc)
             at = f"line {line}: " if line else ""
             if err["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(str(loc[-1]), BatchSpec.model_fields, n=1)
+                allowed = _keys(_model_at(loc[:-1]))
+                close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
                 msg = f"unknown key {loc[-1]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-                hint = f"allowed keys: {', '.join(BatchSpec.model_fields)}"
+                hint = f"allowed keys: {', '.join(allowed)}"
             elif err["type"] == "missing":
-                msg, hint = "missing", f"add `{key}:` ({BatchSpec.model_fields[str(loc[0])].description})"
+                msg, hint = "missing", f"add `{key}:` ({_field_at(loc).description})"
             elif loc and loc[0] == "grid":
                 msg, hint = err["msg"], "each grid key takes a list of values: region: [EMEA, APAC]"
             elif loc and loc[0] == "runs":
                 msg, hint = err["msg"], "each run is a mapping of parameters: - {region: EMEA, period: 2024-03}"
             else:
-                field_info = BatchSpec.model_fields.get(str(loc[0])) if loc else None
+                field_info = _field_at(loc) if loc else None
                 msg = err["msg"]
                 hint = setting_hint(err, key, field_info.description if field_info else None)
+                if err["type"] == "value_error":  # our validators say "what is wrong\nhow to fix it"
+                    msg, _, fix = msg.removeprefix("Value error, ").partition("\n")
+                    hint = fix or hint
             problems.append(Problem(f"{at}{key}: {msg}", file=where, hint=hint))
         raise BatchError(problems) from None
+
+
+def _model_at(loc: tuple) -> type[BaseModel]:
+    """The spec model that holds the keys at `loc` (("deliver", "smtp") -> SmtpSpec); BatchSpec at the top."""
+    model: type[BaseModel] = BatchSpec
+    for key in loc:
+        field_info = _fields(model).get(str(key))
+        inner = getattr(field_info, "annotation", None)
+        inner = next((a for a in getattr(inner, "__args__", (inner,)) if isinstance(a, type)
+                      and issubclass(a, BaseModel)), None)
+        if inner is None:
+            break
+        model = inner
+    return model
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the name the spec uses (`from`, not `sender`)."""
+    return {f.alias or name: f for name, f in model.model_fields.items()}
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return list(_fields(model))
+
+
+def _field_at(loc: tuple) -> Any:
+    return _fields(_model_at(loc[:-1])).get(str(loc[-1])) or BatchSpec.model_fields.get(str(loc[0]))
+
+
+def _check_deliver(spec: BatchSpec, runs: list[Run]) -> list[Located]:
+    """What pydantic cannot see: `attach: pdf` needs `pdf: true`, the `to:` keys are scopes of this batch,
+    someone is told, a user name comes with a password."""
+    d = spec.deliver
+    if d is None:
+        return []
+    out: list[Located] = []
+    if d.attach == "pdf" and not spec.pdf:
+        out.append((("deliver", "attach"), "attach: pdf, but the batch writes no PDF",
+                    "add `pdf: true` at the top level of the spec, or write attach: html"))
+    scopes = {COMPANY_WIDE if r.scope == COMPANY_WIDE else r.scope for r in runs}
+    for key in d.to:
+        if key in ("", EVERY_RUN, COMPANY_WIDE) or key in scopes:
+            continue
+        close = difflib.get_close_matches(key, sorted(scopes - {COMPANY_WIDE}), n=1)
+        out.append((("deliver", "to", key), f"no run of this batch has the scope {key!r}"
+                    + (f"; did you mean {close[0]!r}?" if close else ""),
+                    "use a run's scope value (its region, team...: "
+                    + ", ".join(repr(s) for s in sorted(scopes - {COMPANY_WIDE}))
+                    + '), "" for the company-wide report or "*" for every run'))
+    if not any(d.to.values()) and not d.failures:
+        out.append((("deliver",), "no recipients: nobody would get anything",
+                    'add `to:` (e.g. "*": [sales-ops@acme.example]) or `failures:`'))
+    if bool(d.smtp.username) != bool(d.smtp.password):
+        missing = "password" if d.smtp.username else "username"
+        out.append((("deliver", "smtp", missing), "missing: a login needs both username and password",
+                    'add `username:` and `password: "${SMTP_PASSWORD}"`, or neither when the server '
+                    "takes mail without a login"))
+    return out
+
+
+def recipients(deliver: DeliverSpec, scope: str) -> list[str]:
+    """Who gets the report of a run with this scope: its scope's list, then every run's; each once."""
+    keys = ("", COMPANY_WIDE) if scope == COMPANY_WIDE else (scope,)
+    out: dict[str, str] = {}
+    for address in (a for k in (*keys, EVERY_RUN) for a in deliver.to.get(k, [])):
+        out.setdefault(address.lower(), address)
+    return list(out.values())
 
 
 def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[str, str]]:

@@ -314,9 +314,14 @@ def _rtl_texts(fig: Figure) -> None:
             t.set_text(RLM + text)
 
 
-def _finish(fig: Figure, alt: str) -> Figure:
+def _finish(fig: Figure, alt: str, data: pd.DataFrame | None = None, name: str = "chart") -> Figure:
+    """The figure with its alt text and the numbers it shows (`data`, one row per bar, point or cell), which
+    figure_to_html offers as `<name>.csv` under the chart."""
     _rtl_texts(fig)
     fig.alt_text = re.sub(r"\s+", " ", alt).strip()
+    if data is not None:
+        fig._kpitools_data = data.reset_index(drop=True)
+        fig._kpitools_data_name = name
     return fig
 
 
@@ -433,6 +438,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         if len(order) > 4:
             alt = _("{text}; {n} more", text=alt, n=i18n.localize(str(len(order) - 4)))
         alt = _("{sentence}.", sentence=alt)
+        data = df.loc[df[by].isin(shown), ["period", by, "value"]].sort_values([by, "period"], key=_sort_key(xmap))
     else:
         df = df.sort_values("period")
         if fc is not None:
@@ -492,6 +498,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
                 text = _("{text} (80% range {low} to {high})", text=text, low=format_value(end["lo_80"], unit, currency),
                          high=format_value(end["hi_80"], unit, currency))
             alt += " " + _("{sentence}.", sentence=text)
+        data = _trend_table(df, tg if tg is not None else target, fc, xmap)
 
     if unit in ("money", "count") and np.nanmin(ax.get_ylim()) > 0:
         ax.set_ylim(bottom=0)  # sums start at zero so changes are not exaggerated
@@ -508,7 +515,31 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
     _title_legend(ax, title, legend if len(legend) > 1 else ())
     if note:
         _note(ax, note)
-    return _finish(fig, alt)
+    value_name = str(kpi_id) if kpi_id is not None else "value"
+    return _finish(fig, alt, data.rename(columns={"value": value_name}), f"{value_name}_trend")
+
+
+def _sort_key(xmap: dict[Any, Any]) -> Any:
+    """A sort key putting periods in time order (by their place on the axis); other columns as they are."""
+    return lambda col: col.map(xmap) if col.name == "period" else col
+
+
+def _trend_table(actual: pd.DataFrame, target: Any, forecast: pd.DataFrame | None,
+                 xmap: dict[Any, Any]) -> pd.DataFrame:
+    """One row per period: value, target, and the forecast with its ranges (forecast_lo_80...), in time order."""
+    rows: dict[Any, dict[str, Any]] = {p: {"value": v} for p, v in zip(actual["period"], actual["value"])}
+    if isinstance(target, pd.DataFrame):
+        for p, v in zip(target["period"], _num(target["target"])):
+            rows.setdefault(p, {})["target"] = v
+    elif target is not None and np.isscalar(target) and not pd.isna(target):
+        for values in rows.values():
+            values["target"] = float(target)
+    if forecast is not None:
+        names = {"mean": "forecast", **{c: f"forecast_{c}" for c in ("lo_80", "hi_80", "lo_95", "hi_95")}}
+        for record in forecast.to_dict("records"):
+            rows.setdefault(record["period"], {}).update({n: record[c] for c, n in names.items() if c in record})
+    order = sorted(rows, key=lambda p: xmap[p])
+    return pd.DataFrame([{"period": p, **rows[p]} for p in order])
 
 
 def _period_ticks(ax: Any, xmap: dict[Any, Any], most: int = 7) -> None:
@@ -639,7 +670,11 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
                else _("{title}: no values", title=head))
         if len(ok) > 1:
             alt = _("{text}; lowest {row}", text=alt, row=row_text(ok.iloc[-1]))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    columns = [label, *[c for c, _color in series]] + ([] if same_scale else ["_unit"])
+    data = df[columns].rename(columns={"_unit": "unit"})
+    if period:
+        data.insert(0, "period", df["period"])
+    return _finish(fig, _("{sentence}.", sentence=alt), data, "period_comparison")
 
 
 # ----------------------------------------------------------------------------- 3. funnel
@@ -719,7 +754,8 @@ def funnel(stages: pd.DataFrame | None, title: str = N_("Funnel")) -> Figure:
             w = int(np.nanargmin(rates))
             alt = _("{text}; the weakest step is {first} to {second} ({rate})", text=alt, first=labels[w - 1],
                     second=labels[w], rate=format_value(rates[w], "ratio"))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    data = pd.DataFrame({"stage": df["stage"].to_numpy(), "count": counts, "from_previous": rates})
+    return _finish(fig, _("{sentence}.", sentence=alt), data, "funnel")
 
 
 # ----------------------------------------------------------------------------- 4. pipeline by stage
@@ -771,7 +807,7 @@ def pipeline_by_stage(df: pd.DataFrame | None, title: str = N_("Open pipeline by
         alt = _("{text}; the largest stage is {stage} with {amount} ({share})", text=alt,
                 stage=_label(big["stage"], 60), amount=format_money(big["value"], currency),
                 share=format_value(big["value"] / total, "ratio"))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    return _finish(fig, _("{sentence}.", sentence=alt), df[["stage", "value", "count"]], "pipeline_by_stage")
 
 
 # ----------------------------------------------------------------------------- 5. MRR waterfall
@@ -856,7 +892,8 @@ def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | Non
         net_text = _("{amount}, {change}", amount=net_text, change=change)
     alt = _("{title}: MRR went from {start} to {end} ({net}): {movements}.", title=title, start=total(start),
             end=total(end), net=net_text, movements=_(", ").join(parts))
-    return _finish(fig, alt)
+    data = pd.DataFrame({"step": ["start", *signed.index, "end"], "value": [start, *signed.to_numpy(), end]})
+    return _finish(fig, alt, data, "mrr_movements")
 
 
 # ----------------------------------------------------------------------------- 6. cohorts
@@ -921,7 +958,9 @@ def cohort_heatmap(df: pd.DataFrame | None, title: str = N_("Retention by cohort
                                share=format_value(means[m], "ratio", decimals=0), n=i18n.localize(str(m)))
                  for m in picks]
         alt = _("{text}; on average {shares} are still paying", text=alt, shares=_(", ").join(parts))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    data = pd.DataFrame([{"cohort": c, "months_since": m, "share": v}
+                         for c, row in zip(cohorts, grid.to_numpy()) for m, v in zip(grid.columns, row) if pd.notna(v)])
+    return _finish(fig, _("{sentence}.", sentence=alt), data, "cohort_retention")
 
 
 # ----------------------------------------------------------------------------- 7. reps
@@ -1010,7 +1049,10 @@ def rep_leaderboard(df: pd.DataFrame | None, title: str | None = None, unit: str
     if cut:
         alt = _("{text} (top {n} of {total} reps shown)", text=alt, n=i18n.localize(str(n)),
                 total=i18n.localize(str(n + cut)))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    data = ranked[["rep", "_v", *(["_m"] if median_col else []), *(["status"] if "status" in ranked.columns else [])]]
+    data = data.rename(columns={"_v": value, "_m": "team_median"})
+    name = f"{value}_by_rep" if value != "value" else "leaderboard"
+    return _finish(fig, _("{sentence}.", sentence=alt), data, name)
 
 
 # ----------------------------------------------------------------------------- 8. products
@@ -1072,7 +1114,7 @@ def product_revenue_volume(df: pd.DataFrame | None, title: str = N_("Revenue and
                        unit_share=format_value(qty_share[u.name], "ratio"),
                        revenue_share=format_value(rev_share[u.name], "ratio")))
     alt = _("{title}: {text}", title=_heading(title, period), text=_("; ").join(parts))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    return _finish(fig, _("{sentence}.", sentence=alt), df, "revenue_by_product")
 
 
 # ----------------------------------------------------------------------------- 9. channels
@@ -1134,4 +1176,4 @@ def channel_comparison(df: pd.DataFrame | None, title: str = N_("Sales by channe
                 value = _("{value}, {share} of the total", value=value, share=format_value(r[col] / total, "ratio"))
             parts.append(_(leaders[col], channel=_label(r["channel"], 60, column="channel"), value=value))
     alt = _("{title}: {text}", title=_heading(title, period), text=_("; ").join(parts))
-    return _finish(fig, _("{sentence}.", sentence=alt))
+    return _finish(fig, _("{sentence}.", sentence=alt), df, "sales_by_channel")

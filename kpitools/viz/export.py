@@ -1,18 +1,22 @@
 """Figures to self-contained HTML: the PNG travels inside the page as a data URI (no network, works
-from an e-mail attachment), with the figure's alt text for screen readers."""
+from an e-mail attachment), with the figure's alt text for screen readers, and the chart's numbers as a
+"Data (CSV)" download link (a data: URI too) when the chart function attached them."""
 from __future__ import annotations
 
 import base64
 import html
 import io
+from urllib.parse import quote
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..i18n import gettext as _
 from .theme import DPI
 
-__all__ = ["figure_to_png", "figure_to_html", "Chart"]
+__all__ = ["figure_to_png", "figure_to_html", "data_link", "Chart"]
 
 
 def figure_to_png(fig: Figure, dpi: int = DPI, palette: bool = True) -> bytes:
@@ -31,9 +35,22 @@ def figure_to_png(fig: Figure, dpi: int = DPI, palette: bool = True) -> bytes:
     return out.getvalue()
 
 
+def data_link(frame: pd.DataFrame, name: str) -> str:
+    """`<a download="name.csv" href="data:text/csv...">Data (CSV)</a>`: the numbers travel inside the page like
+    the PNG (the page's Content-Security-Policy governs what it loads, not what the reader downloads).
+
+    Plain numbers and ISO periods (not the report's formats), so spreadsheets and pandas read them back; a
+    byte-order mark, so Excel reads the UTF-8 names (Persian, Russian) as UTF-8."""
+    csv = "\ufeff" + frame.to_csv(index=False, lineterminator="\r\n")
+    href = "data:text/csv;charset=utf-8," + quote(csv, safe=",")
+    file = html.escape(f"{name}.csv", quote=True)
+    return f'<a class="kpi-chart-data" download="{file}" href="{href}">{html.escape(_("Data (CSV)"))}</a>'
+
+
 def figure_to_html(fig: Figure, max_width_px: int = 900, caption: str | None = None, *, dpi: int = DPI,
                    palette: bool = True, close: bool = True) -> str:
-    """A responsive `<figure>` holding the chart as an embedded PNG, `alt` from `fig.alt_text`.
+    """A responsive `<figure>` holding the chart as an embedded PNG, `alt` from `fig.alt_text`, and a link to
+    the chart's numbers as CSV when the chart function attached them (`fig._kpitools_data`).
 
     The image scales down with its container (width 100%, at most `max_width_px`); width and height
     attributes let browsers reserve the space before decoding. The figure is closed afterwards
@@ -46,6 +63,9 @@ def figure_to_html(fig: Figure, max_width_px: int = 900, caption: str | None = N
     img = (f'<img src="data:image/png;base64,{data}" alt="{alt}" width="{width}" height="{height}" '
            f'style="display:block;width:100%;height:auto;max-width:{int(max_width_px)}px">')
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    data = getattr(fig, "_kpitools_data", None)
+    if data is not None:
+        cap += data_link(data, getattr(fig, "_kpitools_data_name", "chart"))
     if close:
         plt.close(fig)
     return (f'<figure class="kpi-chart" style="margin:0 0 1.5em;max-width:{int(max_width_px)}px;'
@@ -58,6 +78,8 @@ class Chart(Figure):
     alt text included, and as a PNG for frontends without HTML."""
 
     alt_text: str = ""
+    _kpitools_data: pd.DataFrame | None = None  # the numbers shown, for the "Data (CSV)" link
+    _kpitools_data_name: str = "chart"  # the CSV's file name, without .csv
 
     def _repr_html_(self) -> str:
         return figure_to_html(self, close=False)

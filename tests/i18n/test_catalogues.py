@@ -3,7 +3,9 @@ translation (extracted with babel.cfg, as a translator would) is translated in e
 {placeholders}, and has the language's plural forms."""
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +75,27 @@ def test_translations_keep_placeholders_and_plural_forms(lang: str) -> None:
             for form in m.string:  # a form may leave {n} out ("يوم واحد": "one day"), nothing else
                 assert set(PLACEHOLDER.findall(form)) <= wanted and wanted - {"n"} <= set(PLACEHOLDER.findall(form)), \
                     (lang, m.id, form)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_msgfmt_check_passes(lang: str) -> None:
+    """GNU gettext's own check of the catalogue (header, plural forms, format strings) passes."""
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("msgfmt is not installed (GNU gettext; CI installs it)")
+    po = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "kpitools.po"
+    done = subprocess.run([msgfmt, "-c", "-o", os.devnull, str(po)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_python_format_flags(lang: str) -> None:
+    """Templates are filled with str.format ({name}), never with %: Babel guesses `python-format` for a text
+    with a literal "%" ("80% range"), and `pybabel update` adds it again (see README "Adding or improving a
+    language" for the one-line fix); msgfmt -c then rejects a translation that writes "٪" or "80 %"."""
+    text = (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "kpitools.po").read_text(encoding="utf-8")
+    flagged = re.findall(r"^#,.*\bpython-format\b.*\n(?:msgctxt .*\n)?msgid (.*)", text, re.M)
+    assert flagged == []
 
 
 def test_catalogues_load_quickly_and_fall_back_to_english() -> None:

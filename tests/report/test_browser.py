@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -98,34 +99,15 @@ def test_print_layout(browser, demo_report: Path) -> None:  # noqa: ANN001
 
 # --- reports in other languages: Persian (Solar Hijri calendar, right to left) and Russian ------------------
 
-LOCALE_RUNS = {"fa": {"locale": "fa", "calendar": "jalali"}, "ru": {"locale": "ru"}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="module")
-def locale_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The real sales report notebook run by papermill in Persian (Jalali months) and Russian, rendered."""
-    import papermill
-
-    from kpitools.report import render
-
-    out = {}
-    for name, parameters in LOCALE_RUNS.items():
-        work = tmp_path_factory.mktemp(f"report-{name}")
-        papermill.execute_notebook(str(Path(__file__).parents[2] / "notebooks" / "sales_report.ipynb"),
-                                   str(work / "report.ipynb"), parameters=parameters, kernel_name="python3",
-                                   progress_bar=False, cwd=str(work))
-        out[name] = work / f"{name}.html"
-        render(work / "report.ipynb", out[name])
-    return out
 
 
 @pytest.mark.parametrize("name", ["fa", "ru"])
 @pytest.mark.parametrize(("device", "context"), [("desktop", {"viewport": {"width": 1280, "height": 900}}),
                                                  ("phone", PHONE)])
-def test_localised_report_in_chromium(browser, locale_reports: dict, name: str, device: str,  # noqa: ANN001
+def test_localised_report_in_chromium(browser, sales_reports: dict, name: str, device: str,  # noqa: ANN001
                                       context: dict) -> None:
-    url = locale_reports[name].resolve().as_uri()
+    url = sales_reports[name].resolve().as_uri()
     page, requests, errors = _open(browser, url, **context)
     try:
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -155,6 +137,94 @@ def test_localised_report_in_chromium(browser, locale_reports: dict, name: str, 
             assert any("۰" <= c <= "۹" for c in value) and not any("0" <= c <= "9" for c in value)
         else:
             assert title == "Отчёт о продажах" and "Коротко" in headings and "Примечания к данным" in headings
+    finally:
+        page.context.close()
+
+
+# --- dark mode, the charts' CSV links, print ------------------------------------------------------------------
+
+def _luminance(css: str) -> float:
+    """WCAG relative luminance of a computed colour "rgb(r, g, b)"."""
+    def channel(v: float) -> float:
+        v /= 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(float(v)) for v in re.findall(r"[\d.]+", css)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+STYLE = "([sel, prop]) => getComputedStyle(document.querySelector(sel))[prop]"
+
+
+@pytest.mark.parametrize(("device", "context"), [("desktop", {"viewport": {"width": 1280, "height": 900}}),
+                                                 ("phone", PHONE)])
+def test_dark_mode(browser, sales_reports: dict, device: str, context: dict, tmp_path: Path) -> None:  # noqa: ANN001
+    """prefers-color-scheme: dark: a dark page, light text, dark cards and tables whose texts and status colours
+    keep 4.5:1, the PNG charts on a white card. Screenshots in the test's tmp folder."""
+    url = sales_reports["en"].resolve().as_uri()
+    page, requests, errors = _open(browser, url, color_scheme="dark", **context)
+    try:
+        page.screenshot(path=str(tmp_path / f"dark-{device}.png"), full_page=True)
+        assert [r for r in requests if r != url and not r.startswith("data:")] == [] and errors == []
+
+        def style(selector: str, prop: str) -> str:
+            return page.evaluate(STYLE, [selector, prop])
+
+        page_bg, card_bg = style("body", "backgroundColor"), style(".kpi-card", "backgroundColor")
+        assert _luminance(page_bg) < 0.02 and _luminance(card_bg) < 0.03
+        assert _luminance(style("body", "color")) > 0.7
+        for selector in (".kpi-card .kpi-value", ".kpi-card .kpi-name", ".kpi-card .kpi-target", ".kpi-delta.good b",
+                         ".kpi-delta.bad b", ".jp-RenderedMarkdown h2", "td", "a.kpi-chart-data"):
+            background = card_bg if selector.startswith(".kpi") else page_bg
+            assert _contrast(style(selector, "color"), background) >= 4.5, selector
+        assert style(".kpi-chart img", "backgroundColor") == "rgb(255, 255, 255)"
+        assert style(".kpi-chart img", "borderTopLeftRadius") != "0px"
+        if device == "phone":
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.emulate_media(media="print")  # print stays light, and the links go
+        assert style("body", "backgroundColor") == "rgb(255, 255, 255)"
+        assert _luminance(style(".kpi-card .kpi-value", "color")) < 0.1
+        assert style("a.kpi-chart-data", "display") == "none"
+    finally:
+        page.context.close()
+
+
+def test_chart_data_downloads_as_csv(browser, sales_reports: dict) -> None:  # noqa: ANN001
+    """The data: link downloads under the page's Content-Security-Policy (it governs loads, not downloads)."""
+    import pandas as pd
+
+    url = sales_reports["en"].resolve().as_uri()
+    page, requests, errors = _open(browser, url, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    try:
+        link = page.locator("a.kpi-chart-data").first
+        assert link.inner_text() == "Data (CSV)"
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "revenue_trend.csv"
+        data = pd.read_csv(download.value.path())
+        assert list(data.columns[:3]) == ["period", "revenue", "target"] and data["revenue"].notna().sum() >= 12
+        assert page.url == url and errors == []  # no navigation, no CSP report
+    finally:
+        page.context.close()
+
+
+def test_persian_print_layout(browser, sales_reports: dict) -> None:  # noqa: ANN001
+    """Print at A4's printable width: three cards to a row, the first on the right (the grid runs left to right
+    in print for WeasyPrint's sake, filled from the right), no CSV link."""
+    url = sales_reports["fa"].resolve().as_uri()
+    page, _requests, errors = _open(browser, url, viewport={"width": 703, "height": 1000})
+    try:
+        page.emulate_media(media="print")
+        boxes = [c.bounding_box() for c in page.locator(".kpi-cards").first.locator(".kpi-card").all()[:4]]
+        assert boxes[0]["x"] > boxes[1]["x"] > boxes[2]["x"]  # right to left
+        assert boxes[3]["x"] == boxes[0]["x"] and boxes[3]["y"] > boxes[0]["y"]  # the next row starts on the right
+        assert page.evaluate(STYLE, ["a.kpi-chart-data", "display"]) == "none"
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1") and errors == []
     finally:
         page.context.close()
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -346,3 +347,53 @@ def test_an_unknown_locale_in_the_header_falls_back_to_english() -> None:
     nb.cells[0].outputs[0].data[HEADER_MIME]["locale"] = "klingon"
     html = render(nb, generated_at="now")
     assert '<html lang="en">' in html and ">Data notes</h2>" in html
+
+
+# --- each chart's numbers as a CSV link (the real sales report, conftest.sales_reports) ------------------------
+
+DATA_LINK = re.compile(r'<a class="kpi-chart-data" download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]*)">'
+                       r'([^<]*)</a>')
+
+
+def _links(html: str) -> dict[str, pd.DataFrame]:
+    """{file name: the CSV read back by pandas, as a spreadsheet would}."""
+    from urllib.parse import unquote
+
+    return {name: pd.read_csv(io.StringIO(unquote(href))) for name, href, _text in DATA_LINK.findall(html)}
+
+
+def test_each_chart_links_its_numbers_as_csv(sales_reports: dict[str, Path]) -> None:
+    import kpitools
+
+    html = sales_reports["en"].read_text(encoding="utf-8")
+    links = _links(html)
+    assert list(links) == ["revenue_trend.csv", "pipeline_by_stage.csv", "funnel.csv", "mrr_movements.csv",
+                           "cohort_retention.csv", "revenue_by_product.csv", "revenue_by_rep.csv"]
+    assert html.count('<figure class="kpi-chart"') == len(links)  # one under each chart
+    assert {text for *_rest, text in DATA_LINK.findall(html)} == {"Data (CSV)"}
+
+    # the numbers are the KPIs' own: revenue by month, and the open pipeline of the report's month by stage
+    trend = links["revenue_trend.csv"]
+    assert list(trend.columns[:3]) == ["period", "revenue", "target"] and "forecast_lo_80" in trend.columns
+    ds = kpitools.sample()
+    revenue = kpitools.compute(ds, "revenue").assign(period=lambda d: d["period"].astype(str))
+    actual = trend.dropna(subset=["revenue"]).merge(revenue, on="period")
+    assert len(actual) == trend["revenue"].notna().sum() >= 12
+    assert np.allclose(actual["revenue"], actual["value"])
+    period = actual["period"].iloc[-1]
+    cards = kpitools.compare(ds, ["revenue", "pipeline_value"], period=period).set_index("kpi")["value"]
+    assert actual["revenue"].iloc[-1] == pytest.approx(cards["revenue"])
+    assert links["pipeline_by_stage.csv"]["value"].sum() == pytest.approx(cards["pipeline_value"])
+    assert list(links["funnel.csv"].columns) == ["stage", "count", "from_previous"]
+
+
+def test_chart_data_links_in_persian(sales_reports: dict[str, Path]) -> None:
+    from kpitools import i18n
+
+    html = sales_reports["fa"].read_text(encoding="utf-8")
+    links = _links(html)
+    assert len(links) == 7
+    assert {text for *_rest, text in DATA_LINK.findall(html)} == {i18n.gettext("Data (CSV)", "fa")}
+    periods = links["revenue_trend.csv"]["period"]
+    assert periods.str.fullmatch(r"14\d\d-\d\d").all()  # Jalali months, as written in Latin digits
+    assert pd.api.types.is_float_dtype(links["revenue_trend.csv"]["revenue"])  # numbers, not "۱٫۳۱ میلیون"

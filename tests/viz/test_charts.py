@@ -6,6 +6,7 @@ by hand, the drawn labels, and graceful handling of empty, NaN, long and many in
 from __future__ import annotations
 
 import base64
+import io
 import re
 
 import matplotlib.pyplot as plt
@@ -350,3 +351,34 @@ def test_charts_show_themselves_in_jupyter_with_their_alt_text():
     assert 'alt="Funnel: 100 at Lead, 10 at Won (10.0% overall)' in fig._repr_html_()
     assert fig._repr_png_().startswith(b"\x89PNG")
     assert not plt.get_fignums()  # made without pyplot: nothing left open
+
+
+@pytest.mark.parametrize("make, name, columns", [
+    (lambda: funnel(pd.DataFrame({"stage": ["Lead", "Won"], "count": [100, 10]})), "funnel",
+     ["stage", "count", "from_previous"]),
+    (lambda: kpi_trend(pd.DataFrame({"period": MONTHS[:3], "kpi": "revenue", "value": [1.0, 2.0, 3.0]}), target=2.5),
+     "revenue_trend", ["period", "revenue", "target"]),
+    (lambda: mrr_waterfall(pd.DataFrame({"movement": ["new", "churn"], "value": [50.0, 20.0]}), start=1000.0),
+     "mrr_movements", ["step", "value"]),
+    (lambda: rep_leaderboard(pd.DataFrame({"rep": ["Ann", "Bob"], "value": [3.0, 1.0]})), "leaderboard",
+     ["rep", "value"]),
+])
+def test_charts_link_their_numbers_as_csv(make, name, columns):
+    from urllib.parse import unquote
+
+    fig = make()
+    assert fig._kpitools_data_name == name and list(fig._kpitools_data.columns) == columns
+    html = figure_to_html(fig)
+    link = re.search(r'<a class="kpi-chart-data" download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]+)">'
+                     r"Data \(CSV\)</a></figure>$", html)
+    assert link and link.group(1) == f"{name}.csv"
+    csv = unquote(link.group(2))
+    assert csv.startswith("\ufeff") and "<" not in link.group(2) and '"' not in link.group(2)
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(csv)), fig._kpitools_data.astype({"period": str})
+                                  if "period" in columns else fig._kpitools_data, check_dtype=False)
+    if name == "mrr_movements":  # churn subtracts whatever its sign
+        assert fig._kpitools_data["value"].tolist() == [1000.0, 50.0, -20.0, 1030.0]
+
+
+def test_a_chart_without_data_has_no_link():
+    assert "kpi-chart-data" not in figure_to_html(funnel(None))  # "No data for this period": nothing to download

@@ -55,7 +55,7 @@ def test_every_text_of_a_right_to_left_chart_starts_right_to_left() -> None:
     fig = viz.funnel(stages, locale="fa")
     texts = _texts(fig)
     assert all(t.startswith(RLM) for t in texts), [t for t in texts if not t.startswith(RLM)]
-    assert RLM + "بازدیدکننده" in texts and RLM + "قرارداد بسته‌شده" in texts  # canonical stages translated
+    assert RLM + "بازدیدکننده" in texts and RLM + "معاملهٔ موفق" in texts  # canonical stages translated
     assert RLM + "۱٬۵۰۰" in texts  # Persian digits and group separator
     assert fig.alt_text.startswith("قیف فروش: ") and RLM not in fig.alt_text
     assert not any(t.startswith(RLM) for t in _texts(viz.funnel(stages)))  # English charts untouched

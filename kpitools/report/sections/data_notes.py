@@ -48,7 +48,7 @@ class DataNotesSection(Section):
 
 
 _KPI_WORDS = {"subscriptions": N_("MRR, churn, NRR and other subscription KPIs"), "customers": N_("customer counts"),
-              "spend": N_("CAC and other spend KPIs"), "traffic": N_("website visitors"), "surveys": N_("NPS")}
+              "spend": N_("CAC and other spend KPIs"), "traffic": N_("website visitors"), "surveys": N_("NPS scores")}
 
 
 @_in_locale
