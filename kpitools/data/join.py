@@ -125,9 +125,10 @@ def _join_one(table: str, raw: pd.DataFrame, entry: JoinConfig, lookup: pd.DataF
     notes = [DataNote(table, "joined", int(matched.sum()), column=on, source=name)]
     if unmatched.any():
         counts = left[unmatched].value_counts()
+        candidates = known.astype(str).tolist()[:20_000]  # bounded: difflib compares each key with each
         described = []
         for key, n in counts.head(MAX_ROWS_SHOWN).items():
-            close = difflib.get_close_matches(key, known.astype(str).tolist()[:20_000], n=1, cutoff=0.6)
+            close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
             described.append(f"{_show(key)}: {n:,} row{'s' if n > 1 else ''}"
                              + (f", closest: {_show(close[0])}" if close else ""))
         more = f"; and {len(counts) - MAX_ROWS_SHOWN} more key(s)" if len(counts) > MAX_ROWS_SHOWN else ""

@@ -15,13 +15,12 @@ from .parse import lines, map_columns, parse_table
 from .cleaning import drop_incomplete, exclude_rows, fill_blanks
 from .join import apply_joins
 from .problems import DataError, DataNote, Problem
-from .readers import read_source
+from .readers import EXCEL, read_source
 from .sql import session as sql_session
 from .schema import TABLES
 from .types import to_canonical
 from .validate import check_links, check_table
 
-EXCEL = (".xlsx", ".xlsm", ".xls")
 FACT_TABLES = ("deals", "leads", "subscriptions")  # any one of them is enough for a dataset
 TARGET_PERIOD = r"^\d{4}(-(0?[1-9]|1[0-2])|-?[Qq][1-4])?$"  # month 1-12, quarter 1-4
 

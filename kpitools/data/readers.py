@@ -20,6 +20,7 @@ from .sniff import decode_problem, format_problem, mojibake_problem, read_proble
 
 Reader = Callable[[Path, ReadOptions], tuple[pd.DataFrame, int]]
 READERS: dict[str, Reader] = {}
+EXCEL = (".xlsx", ".xlsm", ".xls")  # read by read_excel; their date columns may hold Excel serial days
 
 
 def reader(*extensions: str) -> Callable[[Reader], Reader]:
@@ -101,7 +102,7 @@ def read_parquet(path: Path, opts: ReadOptions) -> tuple[pd.DataFrame, int]:
     return pd.read_parquet(path), 1
 
 
-@reader(".xlsx", ".xlsm", ".xls")
+@reader(*EXCEL)
 def read_excel(path: Path, opts: ReadOptions) -> tuple[pd.DataFrame, int]:
     # python-calamine reads .xls (openpyxl cannot) and reads .xlsx faster, to the same frame.
     df = pd.read_excel(path, engine="calamine", sheet_name=opts.sheet, header=opts.header,

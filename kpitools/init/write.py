@@ -71,6 +71,14 @@ def render(draft: "Draft") -> str:
     return lines.text()
 
 
+def _nested(lines: Lines, level: int, mapping: dict[str, dict[str, Setting]]) -> None:
+    """key: / sub: setting, one level deeper: per-column dates (dayfirst: {Col: true}), value maps."""
+    for key, settings in mapping.items():
+        lines.add(level, f"{key}:")
+        for sub, setting in settings.items():
+            lines.item(level + 1, sub, setting)
+
+
 def _table(lines: Lines, t: TableDraft) -> None:
     lines.add(1, f"{t.table}:")
     lines.add(2, f"path: {scalar(t.path)}", t.why)
@@ -80,10 +88,7 @@ def _table(lines: Lines, t: TableDraft) -> None:
         lines.add(2, "read:")
         for key, setting in t.read.items():
             lines.item(3, key, setting)
-        for key, per_column in t.dates.items():
-            lines.add(3, f"{key}:")
-            for column, setting in per_column.items():
-                lines.item(4, column, setting)
+        _nested(lines, 3, t.dates)
     if t.join:
         lines.add(2, "join:")
         for j in t.join:
@@ -105,10 +110,7 @@ def _table(lines: Lines, t: TableDraft) -> None:
             lines.item(3, canonical, setting)
     if t.values:
         lines.add(2, "values:")
-        for canonical, mapping in t.values.items():
-            lines.add(3, f"{canonical}:")
-            for value, setting in mapping.items():
-                lines.item(4, value, setting)
+        _nested(lines, 3, t.values)
     if t.exclude:
         lines.add(2, "exclude:")
         for column, values in t.exclude.items():

@@ -130,6 +130,16 @@ def not_shown(name: str, ds: Dataset) -> str | None:
              "to show it.", section=title, table=table, column=column)
 
 
+def lacks_needs(sec: Section) -> bool:
+    """True, with the one-line message set and listed in the data notes, when the dataset lacks what the
+    section needs."""
+    why_not = not_shown(sec.name, sec.scope.full)
+    if why_not:
+        sec.message = why_not
+        sec.notes.append(why_not)
+    return why_not is not None
+
+
 def _start(kind: type[S], name: str, ds: Any, period: Any, filters: Mapping[str, Any] | None,
            kpis: Iterable[str] = (), needs: str | None = None, unavailable: str = "") -> S:
     """A section's common start: its scope; a message instead of numbers when the dataset lacks what the
@@ -138,10 +148,7 @@ def _start(kind: type[S], name: str, ds: Any, period: Any, filters: Mapping[str,
     with what was left out and why. `kind`: the section's result class."""
     s = _scope(ds, period, filters)
     sec = kind(name, s)
-    why_not = not_shown(name, s.full)
-    if why_not:
-        sec.message = why_not
-        sec.notes.append(why_not)
+    if lacks_needs(sec):
         return sec
     if s.message:
         sec.message = s.short_message

@@ -15,7 +15,7 @@ from ...kpis.registry import REGISTRY
 from ...kpis.status import against_benchmark, against_target
 from ..cards import format_value as card_value
 from ..scope import _scope, scope, scope_label
-from ..section import CARD_NAMES, Section, _in_locale, _no_period_data, _wide, not_shown
+from ..section import CARD_NAMES, Section, _in_locale, _no_period_data, _wide, lacks_needs
 
 
 SCORECARD_KPIS = ("revenue", "won_deals", "quota_attainment", "win_rate", "avg_sales_cycle_days", "pipeline_value",
@@ -56,10 +56,7 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
     level, subject = ("rep", flt.get("rep")) if flt.get("rep") else ("team", flt.get("team")) if flt.get(
         "team") else ("rep", None)
     sec = ScorecardSection("scorecard", s0)
-    why_not = not_shown("scorecard", full)
-    if why_not:
-        sec.message = why_not
-        sec.notes.append(why_not)
+    if lacks_needs(sec):
         return sec
     if s0.message:
         sec.message = s0.message
