@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .data import Dataset, DataError, load, sample
+from .data import DataError, Dataset, load, sample
 from .kpis.compare import compare
 from .kpis.compute import compute
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -50,7 +50,7 @@ def load_or_fail(config: Path):
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="dataset.yml, or a folder with dataset.yml or canonical table files")]
-OutputOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="write to this file instead of the screen")]
+OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="write to this file instead of the screen")]
 
 
 @app.command()
@@ -59,7 +59,7 @@ def sample(
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same data")] = 0,
     months: Annotated[int, typer.Option(min=1, max=240, help="months of history")] = 36,
     scale: Annotated[Scale, typer.Option(help="small (~8k deals), medium (10x), large (1M deals, 5M activities)")] = Scale.small,
-    end: Annotated[Optional[str], typer.Option(help="last month, e.g. 2026-10 (default: last complete month)")] = None,
+    end: Annotated[str | None, typer.Option(help="last month, e.g. 2026-10 (default: last complete month)")] = None,
 ) -> None:
     """Write the demo dataset (every canonical table + dataset.yml)."""
     import time
@@ -97,7 +97,7 @@ def validate(config: ConfigArg) -> None:
 @app.command()
 def init(
     exports: Annotated[Path, typer.Argument(help="the folder of CSV, Excel and Parquet exports")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="the config to write (default: EXPORTS/dataset.yml)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="the config to write (default: EXPORTS/dataset.yml)")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: take the safest answers, marked TODO")] = False,
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing config")] = False,
 ) -> None:
@@ -188,14 +188,14 @@ def _option_value(text: str | list[str]):  # noqa: ANN202
 @app.command()
 def kpis(
     config: ConfigArg,
-    kpi: Annotated[Optional[list[str]], typer.Option("--kpi", help="KPI id(s): --kpi revenue win_rate (default: all the data supports)")] = None,
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="KPI id(s): --kpi revenue win_rate (default: all the data supports)")] = None,
     freq: Annotated[str, typer.Option(help="period: D, W, M, Q or Y")] = "M",
-    by: Annotated[Optional[str], typer.Option(help="group by column(s): region or region,product")] = None,
-    period: Annotated[Optional[str], typer.Option(help="2024-03, 2024Q1, 2024, 2024-01:2024-06, or 'last' (last complete)")] = None,
-    where: Annotated[Optional[list[str]], typer.Option("--where", help="filter KEY=VALUE, e.g. --where region=EMEA")] = None,
-    option: Annotated[Optional[list[str]], typer.Option("--option", help="KPI option KEY=VALUE, e.g. --option basis=cohort")] = None,
-    fiscal_year_start: Annotated[Optional[int], typer.Option(min=1, max=12, help="month the fiscal year starts in")] = None,
-    calendar: Annotated[Optional[str], typer.Option(help="gregorian or jalali (Solar Hijri periods: 1403-01, 1403Q1; default: the dataset's)")] = None,
+    by: Annotated[str | None, typer.Option(help="group by column(s): region or region,product")] = None,
+    period: Annotated[str | None, typer.Option(help="2024-03, 2024Q1, 2024, 2024-01:2024-06, or 'last' (last complete)")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="filter KEY=VALUE, e.g. --where region=EMEA")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", help="KPI option KEY=VALUE, e.g. --option basis=cohort")] = None,
+    fiscal_year_start: Annotated[int | None, typer.Option(min=1, max=12, help="month the fiscal year starts in")] = None,
+    calendar: Annotated[str | None, typer.Option(help="gregorian or jalali (Solar Hijri periods: 1403-01, 1403Q1; default: the dataset's)")] = None,
     format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
     output: OutputOpt = None,
 ) -> None:
@@ -209,7 +209,7 @@ def kpis(
     if calendar:
         from dataclasses import replace
 
-        from .kpis.periods import calendar_name
+        from .calendars.periods import calendar_name
 
         try:
             ds = replace(ds, calendar=calendar_name(calendar))
@@ -307,11 +307,11 @@ def catalogue(
 def forecast(
     config: ConfigArg,
     kpi: Annotated[str, typer.Option("--kpi", help="the KPI to forecast, e.g. revenue")],
-    by: Annotated[Optional[str], typer.Option(help="forecast each group: region or region,product")] = None,
+    by: Annotated[str | None, typer.Option(help="forecast each group: region or region,product")] = None,
     horizon: Annotated[int, typer.Option(min=1, max=60, help="periods ahead")] = 6,
     freq: Annotated[str, typer.Option(help="period: W, M, Q or Y")] = "M",
     model: Annotated[str, typer.Option(help="auto, or one model family: snaive, ets, sarima, theta")] = "auto",
-    where: Annotated[Optional[list[str]], typer.Option("--where", help="filter KEY=VALUE")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="filter KEY=VALUE")] = None,
     format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
     output: OutputOpt = None,
 ) -> None:
@@ -355,14 +355,14 @@ def forecast(
 @app.command()
 def run(
     batch: Annotated[Path, typer.Argument(help="a batch spec, e.g. params/demo.yml")],
-    workers: Annotated[Optional[int], typer.Option(min=1, help="parallel runs (default: CPU count)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="parallel runs (default: CPU count)")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local cluster)")] = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="run only KEY=VALUE runs, e.g. --only region=EMEA")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local cluster)")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="run only KEY=VALUE runs, e.g. --only region=EMEA")] = None,
     force: Annotated[bool, typer.Option("--force", help="redo runs whose inputs are unchanged")] = False,
-    retries: Annotated[Optional[int], typer.Option(min=0, help="extra attempts after a failure")] = None,
-    timeout: Annotated[Optional[float], typer.Option(min=1, help="seconds per run")] = None,
-    outbox: Annotated[Optional[Path], typer.Option("--outbox", help="write the spec's `deliver:` mail as .eml files into this folder instead of sending it")] = None,
+    retries: Annotated[int | None, typer.Option(min=0, help="extra attempts after a failure")] = None,
+    timeout: Annotated[float | None, typer.Option(min=1, help="seconds per run")] = None,
+    outbox: Annotated[Path | None, typer.Option("--outbox", help="write the spec's `deliver:` mail as .eml files into this folder instead of sending it")] = None,
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="skip the spec's `deliver:` mail")] = False,
 ) -> None:
     """Run a notebook for every parameter set of a batch: HTML reports, index.html and manifest.json,
@@ -386,8 +386,8 @@ def run(
 @app.command()
 def render(
     notebook: Annotated[Path, typer.Argument(help="an executed notebook (.ipynb)")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HTML file (default: next to the notebook)")] = None,
-    title: Annotated[Optional[str], typer.Option(help="report title (default: from the notebook)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file (default: next to the notebook)")] = None,
+    title: Annotated[str | None, typer.Option(help="report title (default: from the notebook)")] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="also write the report as PDF, beside the HTML (OUT.pdf)")] = False,
 ) -> None:
     """Render an executed notebook to the house HTML: no code, self-contained, safe to e-mail; --pdf: a PDF too."""

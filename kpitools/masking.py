@@ -10,7 +10,8 @@ renderer masks passwords in error lines.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MASK = "***"
 MIN_SECRET = 4  # shorter secrets are masked in parameters only: hiding every "abc" in a report would garble it

@@ -10,8 +10,15 @@ from __future__ import annotations
 from .core import Backtest, backtest, forecast
 from .metrics import coverage, mase, smape
 from .panel import forecast_panel, forecast_table
-from .sales import (Projection, combined_forecast, elapsed_share, pipeline_coverage,
-                    pipeline_forecast, probability_of_target, projected_total)
+from .sales import (
+                    Projection,
+                    combined_forecast,
+                    elapsed_share,
+                    pipeline_coverage,
+                    pipeline_forecast,
+                    probability_of_target,
+                    projected_total,
+)
 
 __all__ = ["Backtest", "Projection", "backtest", "combined_forecast", "coverage", "elapsed_share",
            "forecast", "forecast_panel", "forecast_table", "mase", "pipeline_coverage",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 
 _SYMBOLS = (  # (get, set) thread-count functions, by BLAS build
     ("openblas_get_num_threads", "openblas_set_num_threads"),
@@ -25,7 +25,7 @@ _SYMBOLS = (  # (get, set) thread-count functions, by BLAS build
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _control(path: str) -> tuple[object, object] | None:
     try:
         lib = ctypes.CDLL(path)

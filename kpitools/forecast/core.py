@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import period_span
 from . import models
 from .blas import one_blas_thread
 from .metrics import coverage, mase, smape
 from .models import Fitted, fit_snaive
 from .select import select
-from ..kpis.periods import period_span
 from .series import Missing, Regular, future_index, regularise, relabel
 from .series import season_length as default_season_length
 

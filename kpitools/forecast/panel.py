@@ -21,12 +21,11 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 import pandas as pd
 
+from ..calendars.periods import to_index
 from .blas import one_blas_thread
 from .core import Levels, check_levels, forecast
-from ..kpis.periods import to_index
 from .series import Missing, relabel, to_periods
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

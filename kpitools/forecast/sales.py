@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..calendars.jalali import JalaliPeriod
+from ..calendars.periods import ordinals, period_span, to_period
 from ..clock import today
-from ..kpis.jalali import JalaliPeriod
-from ..kpis.periods import ordinals, period_span, to_period
 from .core import Levels, check_levels, forecast
 from .models import z
 from .series import regularise

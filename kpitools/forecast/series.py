@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..kpis.jalali import JalaliArray, JalaliDtype, JalaliPeriod
-from ..kpis.periods import period_span
+from ..calendars.jalali import JalaliArray, JalaliDtype, JalaliPeriod
+from ..calendars.periods import period_span
 
 Missing = Literal["zero", "interpolate"]
 

@@ -15,13 +15,56 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .core import (DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, N_, NN_, NP_, activate, babel_locale, current, direction,
-                   gettext, html_lang, is_rtl, language, localised, ngettext, normalize, npgettext, pgettext,
-                   translations, using)
-from .formatting import (CARD_MISSING, MISSING, TOMAN, compact, currency_unit, date_label, datetime_label,
-                         is_jalali, localize, missing, money, month_name, number, percent, percent_text,
-                         period_kind, period_label, period_short, period_year, plural_count, signed, to_jalali,
-                         trimmed, value)
+from .core import (
+    DEFAULT,
+    DOMAIN,
+    LANGUAGES,
+    LOCALE_DIR,
+    N_,
+    NN_,
+    NP_,
+    activate,
+    babel_locale,
+    current,
+    direction,
+    gettext,
+    html_lang,
+    is_rtl,
+    language,
+    localised,
+    ngettext,
+    normalize,
+    npgettext,
+    pgettext,
+    translations,
+    using,
+)
+from .formatting import (
+    CARD_MISSING,
+    MISSING,
+    TOMAN,
+    compact,
+    currency_unit,
+    date_label,
+    datetime_label,
+    is_jalali,
+    localize,
+    missing,
+    money,
+    month_name,
+    number,
+    percent,
+    percent_text,
+    period_kind,
+    period_label,
+    period_short,
+    period_year,
+    plural_count,
+    signed,
+    to_jalali,
+    trimmed,
+    value,
+)
 
 __all__ = [
     "DEFAULT", "DOMAIN", "LANGUAGES", "LOCALE_DIR", "N_", "NN_", "NP_", "activate", "babel_locale", "current", "direction",

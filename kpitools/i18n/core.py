@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations

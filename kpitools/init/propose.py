@@ -8,9 +8,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -20,8 +21,7 @@ from kpitools.data.schema import TABLES
 from kpitools.data.sniff import ENCODING_NAMES
 
 from .recognise import FACTS, ColumnProfile, FileProfile, Pick, Recognised, match_columns, name_score, named_as
-from .words import (CURRENCY_NAMES, EXCLUDE_VALUES, LOOKUP_NAMES, MONEY, PRICE_NAMES, SAFE_VALUE, TEST_WORD,
-                    VALUES, norm)
+from .words import CURRENCY_NAMES, EXCLUDE_VALUES, LOOKUP_NAMES, MONEY, PRICE_NAMES, SAFE_VALUE, TEST_WORD, VALUES, norm
 
 PRICES = {norm(w) for w in PRICE_NAMES}
 DAY, MONTH = "day-first", "month-first"

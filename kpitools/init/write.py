@@ -53,7 +53,7 @@ class Lines:
         return "\n".join(out) + "\n"
 
 
-def render(draft: "Draft") -> str:
+def render(draft: Draft) -> str:
     lines = Lines()
     lines.note(0, f"Drafted by `kpitools init` from {draft.source}. Each guess says why; each open question is")
     lines.note(0, f"marked TODO. Check them, then run `kpitools validate {draft.target.name}`. The format: README,")

@@ -3,7 +3,7 @@
 Each KPI is also a plain function here, e.g. `kpitools.kpis.win_rate(ds, freq="Q", by=["region"])`.
 """
 from . import activity, customers, funnel, growth, pipeline, recurring, reps, targets  # noqa: F401  (registers)
-from .registry import REGISTRY, KPI, Benchmark, Option, kpi
+from .registry import KPI, REGISTRY, Benchmark, Option, kpi
 
 __all__ = ["REGISTRY", "KPI", "Benchmark", "Option", "kpi"]
 

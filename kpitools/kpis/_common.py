@@ -14,14 +14,24 @@ path, which gives the same result.
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import (
+    CHUNK,
+    NO_PERIOD,
+    is_period_dtype,
+    like,
+    period_at,
+    period_dtype,
+    period_grid,
+    period_span,
+)
 from ..data import Dataset
-from .periods import (CHUNK, NO_PERIOD, is_period_dtype, like, memo, period_at, period_dtype, period_grid,
-                      period_ordinals, period_span, to_period)
+from .memo import memo, period_ordinals, to_period
 
 Agg = Literal["sum", "count", "mean", "median", "nunique"]
 

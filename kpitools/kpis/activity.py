@@ -19,16 +19,16 @@ Conventions of this family:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import NO_PERIOD, get_calendar, like, next_starts, period_dtype, period_starts, to_index
 from ..data import Dataset
 from ._common import cell_codes, complete, count_frame, divide, flow, grid
-from .periods import (NO_PERIOD, get_calendar, like, memo, next_starts, period_dtype, period_ordinals, period_starts,
-                      to_index, to_period)
+from .memo import memo, period_ordinals, to_period
 from .registry import Benchmark, Option, kpi
 
 FAMILY = "activity"

@@ -14,16 +14,26 @@ for that KPI id at the matching level), the benchmark, and a status:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import (
+    calendar_name,
+    calendar_of,
+    freq_of,
+    is_period,
+    like,
+    parse_period,
+    period_at,
+    period_dtype,
+    year_earlier,
+)
 from ..data import Dataset
 from .compute import PeriodSpec, prepare, run
-from .periods import (calendar_name, calendar_of, freq_of, is_period, like, period_at, period_dtype, parse_period,
-                      year_earlier)
 from .registry import KPI, REGISTRY, Benchmark
 from .status import THRESHOLDS, against_benchmark, against_target
 from .targets import last_date, targets_for

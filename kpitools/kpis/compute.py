@@ -11,17 +11,29 @@ carry a note (every NaN value has one: why it is NaN).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import (
+    FREQS,
+    JalaliPeriod,
+    calendar_name,
+    is_period,
+    is_period_dtype,
+    like,
+    pandas_freq,
+    parse_period,
+    period_dtype,
+    period_ends,
+    period_starts,
+)
 from ..data import Dataset
 from ..data.schema import DIMENSIONS, TABLES
 from ._common import as_by
-from .periods import (FREQS, JalaliPeriod, calendar_name, is_period, is_period_dtype, like, pandas_freq, parse_period,
-                      period_dtype, period_ends, period_starts)
 from .registry import KPI, REGISTRY, Option
 
 PeriodSpec = str | pd.Period | JalaliPeriod | Sequence[str | pd.Period | JalaliPeriod] | None

@@ -14,8 +14,8 @@ used. `margin="constant"` always uses the constant.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import reduce
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow
-from .periods import memo, to_period
+from .memo import memo, to_period
 from .pipeline import _keys
 from .registry import Benchmark, Option, kpi
 

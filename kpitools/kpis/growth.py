@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import is_period_dtype, like, shift_months
 from ..data import Dataset
 from ._common import combine, complete, divide, flow
-from .periods import is_period_dtype, like, shift_months, to_period
+from .memo import to_period
 from .registry import Option, kpi
 
 FAMILY = "growth"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .periods import is_period, is_period_dtype, period_text
+from ..calendars.periods import is_period, is_period_dtype, period_text
 from .registry import REGISTRY
 
 # catalogue order of the families (kpi-catalogue.md); unknown families come last

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import freq_of, next_starts, parse_either, period_span, period_starts
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow, grid, groups, snapshot
-from .periods import freq_of, memo, next_starts, parse_either, period_span, period_starts
+from .memo import memo
 from .registry import Benchmark, Option, kpi
 
 FAMILY = "pipeline"

@@ -46,9 +46,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import ordinals, period_ends, period_starts
 from ..data import Dataset
 from ._common import as_by, combine, divide, flow, grid
-from .periods import ordinals, period_ends, period_starts, to_period
+from .memo import to_period
 from .registry import Option, kpi
 
 FAMILY = "recurring"

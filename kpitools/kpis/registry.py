@@ -7,10 +7,10 @@ for table KPIs `measure` and the KPI's own `dimensions`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
-
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 Unit = Literal["money", "count", "ratio", "days", "months", "minutes", "score", "money_per_day", "table"]
 Direction = Literal["higher", "lower", "neutral"]

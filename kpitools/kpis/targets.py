@@ -43,11 +43,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calendars.periods import (
+    calendar_of,
+    freq_of,
+    from_ordinals,
+    like,
+    next_starts,
+    ordinals,
+    parse_either,
+    period_dtype,
+    period_ends,
+    period_starts,
+)
 from ..data import Dataset
 from ..data.schema import TABLES
 from ._common import grid
-from .periods import (calendar_of, freq_of, from_ordinals, like, next_starts, ordinals, parse_either, period_dtype,
-                      period_ends, period_starts, to_period)
+from .memo import to_period
 from .registry import REGISTRY, Option, kpi
 
 FAMILY = "targets"

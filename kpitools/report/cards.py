@@ -11,9 +11,8 @@ renderer drops (its page already has it), so a block looks the same in JupyterLa
 """
 from __future__ import annotations
 
-import re
-
 import math
+import re
 from functools import cache
 from html import escape
 from pathlib import Path

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import i18n
 from ..i18n import N_
-from ..i18n import missing as _missing  # None, NA, NaT, NaN, ±inf
 from ..i18n import gettext as _
+from ..i18n import missing as _missing  # None, NA, NaT, NaN, ±inf
 from ..kpis.registry import REGISTRY
 from ..viz.theme import format_value
 from .scope import _scope, period_label

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Union
 
 import nbformat
 from nbconvert import HTMLExporter
@@ -264,7 +265,7 @@ def render(notebook: NotebookLike, output: Path | str | None = None, *, title: s
         path = Path(notebook)
         nb, meta = nbformat.read(path, as_version=4), {"name": path.stem, "path": str(path.parent)}
     given = {"title": title, "scope": scope, "period": period, "data_freshness": data_freshness,
-             "generated_at": generated_at or datetime.now(timezone.utc)}
+             "generated_at": generated_at or datetime.now(UTC)}
     resources = {"metadata": meta, "kpitools": given}
     with _lock:
         html, _ = html_exporter().from_notebook_node(nb, resources=resources)

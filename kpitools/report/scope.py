@@ -7,7 +7,7 @@
 - dataset(): the report's dataset (the sample, a dataset config or folder, or a Dataset), in the calendar
   and currency the report shows (an IRR dataset's amounts in tomans);
 - scope(): that dataset filtered by region / team / rep, with the period resolved (relative names through
-  the one parser, kpitools.kpis.relative); built once and cached, and so is every compute() / compare()
+  the one parser, kpitools.calendars.relative); built once and cached, and so is every compute() / compare()
   call made through the `Scope`, so sections that need the same numbers do not compute them twice;
 - scope_label(), period_label(): the scope and the period in words, in the active locale;
 - the KPIs a report computes (REPORT_KPIS), so that scope(prefetch=True) computes every card in one pass.
@@ -20,22 +20,23 @@ listed in the data notes instead (`Scope.unscoped`).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import i18n
+from ..calendars.periods import calendar_name, parse_period, period_at, period_span, to_index
+from ..calendars.relative import parse_relative
 from ..data import Dataset
 from ..i18n import N_
 from ..i18n import gettext as _
 from ..kpis.compare import compare as _compare
 from ..kpis.compare import last_complete_period
 from ..kpis.compute import compute as _compute
-from ..kpis.periods import calendar_name, parse_period, period_at, period_span, to_index
 from ..kpis.registry import REGISTRY
-from ..kpis.relative import parse_relative
 from ..kpis.targets import last_date, targets_for
 
 HEADLINE_KPIS = ("revenue", "won_deals", "win_rate", "avg_purchase_value", "pipeline_value", "quota_attainment",

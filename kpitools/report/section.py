@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -85,8 +86,8 @@ def show(section: Any, *blocks: Any) -> None:
         if b is None:
             continue
         if hasattr(b, "savefig") and hasattr(b, "_repr_html_"):
-            from .cards import HtmlBlock
             from ..viz.export import figure_to_html
+            from .cards import HtmlBlock
             b = HtmlBlock(figure_to_html(b))
         display(b)
 

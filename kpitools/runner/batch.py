@@ -28,8 +28,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from kpitools.data.problems import Problem
 from kpitools.files import read_json, remove_temporaries
@@ -41,8 +42,16 @@ from .deliver import report as report_mail
 from .errors import BatchError
 from .fork_server import DATA_PREFIX
 from .kernels import imports_of
-from .manifest import (MANIFEST, PORTAL, RUNS_DIR, kpitools_version, manifest_entry, pdf_path, relative_to_cwd,
-                       write_outputs)
+from .manifest import (
+    MANIFEST,
+    PORTAL,
+    RUNS_DIR,
+    kpitools_version,
+    manifest_entry,
+    pdf_path,
+    relative_to_cwd,
+    write_outputs,
+)
 from .prepared import CACHE_DIR, data_fingerprint, prepare_data, prepared_folder
 from .progress import Reporter
 from .run import RESULT_FILE, RunResult, RunTask, execute_run
@@ -86,7 +95,7 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
         _remove_temporaries(batch)  # left by a batch that was killed mid-write
         records, todo = _plan(batch, runs, kernel, data_prints, force)
         state = {"batch": batch, "runs": batch.runs, "records": records,
-                 "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                 "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         reporter = Reporter(total=len(runs), skipped=len(runs) - len(todo), enabled=progress)
         if todo:
             _execute(batch, todo, state, reporter, kernel=kernel, data_prints=data_prints, executor=executor,

@@ -29,6 +29,7 @@ import smtplib
 import socket
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -36,7 +37,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import i18n
 from ..data.config import ENV_VAR, _line_of, read_yaml
@@ -238,7 +239,7 @@ def _read_ledger(root: Path) -> dict[str, Any]:
 
 def _record_sent(ledger: dict[str, Any], root: Path, message: Message, addresses: list[str]) -> None:
     entry = ledger.setdefault(message.fingerprint, {"run": message.run.id})
-    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     entry.setdefault(message.kind, {}).update({a.lower(): when for a in addresses})
     write_json(Path(root) / LEDGER, ledger)  # after every message: a crash later never resends it
 
@@ -346,7 +347,7 @@ def _compose(batch: Batch, spec: DeliverSpec, run: Run, record: dict[str, Any], 
     mail = EmailMessage()
     mail["From"] = spec.sender
     mail["To"] = ", ".join(message.to)
-    mail["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    mail["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     mail["Message-ID"] = make_msgid(domain=parseaddr(spec.sender)[1].rpartition("@")[2] or None)
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to a robot
     if message.kind == "failure":

@@ -23,16 +23,17 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 Init = tuple[Callable[..., Any], tuple[Any, ...]] | None
 
-EXECUTORS: dict[str, type["Executor"]] = {}
+EXECUTORS: dict[str, type[Executor]] = {}
 
 
-def register_executor(name: str) -> Callable[[type["Executor"]], type["Executor"]]:
+def register_executor(name: str) -> Callable[[type[Executor]], type[Executor]]:
     def add(cls: type[Executor]) -> type[Executor]:
         EXECUTORS[name] = cls
         cls.name = name
@@ -42,7 +43,7 @@ def register_executor(name: str) -> Callable[[type["Executor"]], type["Executor"
 
 
 def get_executor(name: str, *, workers: int | None = None, scheduler: str | None = None,
-                 init: Init = None) -> "Executor":
+                 init: Init = None) -> Executor:
     """An executor by name; ValueError for an unknown name."""
     if name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r}: use one of {', '.join(EXECUTORS)}")
@@ -73,7 +74,7 @@ class Executor(ABC):
         self.scheduler = scheduler
         self.init = init
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self) -> Executor:
         self.start()
         return self
 

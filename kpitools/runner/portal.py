@@ -18,7 +18,7 @@ rows whatever the number of columns, and it works from the keyboard (arrow keys)
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -318,7 +318,7 @@ def _when(iso: Any, calendar: str = "gregorian") -> str:
     """'22 Nov 2026, 17:23 UTC' from an ISO timestamp (as is when it is not one); in the active locale
     and calendar elsewhere ("۱ آذر ۱۴۰۵، ۱۷:۲۳ UTC")."""
     try:
-        t = datetime.fromisoformat(str(iso)).astimezone(timezone.utc)
+        t = datetime.fromisoformat(str(iso)).astimezone(UTC)
     except ValueError:
         return str(iso or "")
     if i18n.language() == i18n.DEFAULT and calendar != "jalali":
@@ -335,7 +335,7 @@ def _period_label(period: str, calendar: str = "gregorian") -> str:
         m = re.fullmatch(r"(\d{4})-?Q([1-4])", period)
         return f"Q{m[2]} {m[1]}" if m else period
     try:
-        from ..kpis.periods import parse_period
+        from ..calendars.periods import parse_period
         return i18n.period_label(parse_period(period.replace("-Q", "Q"), calendar=calendar))
     except ValueError:
         return period

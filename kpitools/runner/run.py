@@ -23,10 +23,11 @@ import math
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..files import atomic_write_text, write_json
 from ..masking import mask_parameters, scrubber
@@ -282,4 +283,4 @@ def _log(run_dir: Path, text: str, scrub: Callable[[Any], Any] = lambda t: t) ->
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

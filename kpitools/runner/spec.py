@@ -43,9 +43,9 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from kpitools import clock
+from kpitools.calendars.relative import RELATIVE, is_relative, resolve_period
 from kpitools.data.config import ENV_VAR, _line_of, read_yaml
 from kpitools.data.problems import DataError, Problem, setting_hint
-from kpitools.kpis.relative import RELATIVE, is_relative, resolve_period
 from kpitools.masking import has_secret, mask_parameters, mask_value
 
 from .errors import BatchError
@@ -518,7 +518,7 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
     if isinstance(value, str) and any(ord(c) < 32 and c not in "\t" for c in value):
         out.append(("contains control characters (NUL, line breaks...)", "remove them"))
     if name == "period" and isinstance(value, str) and value.strip() and not is_relative(value):
-        from kpitools.kpis.periods import parse_period
+        from kpitools.calendars.periods import parse_period
 
         try:
             try:
@@ -531,8 +531,8 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
                         + "write a month 2026-10, a quarter 2026Q3, a year 2026, or a relative period such as "
                           "last_complete_month or last_complete_quarter-1"))
     if name in ("calendar", "locale") and isinstance(value, str) and value.strip():
+        from kpitools.calendars.periods import CALENDARS, calendar_name
         from kpitools.i18n import LANGUAGES, normalize
-        from kpitools.kpis.periods import CALENDARS, calendar_name
 
         check, what, fix = {
             "calendar": (calendar_name, "a calendar", f"use one of {', '.join(CALENDARS)}, or \"\" for the dataset's"),
@@ -598,7 +598,7 @@ def _check_data(runs: list[tuple[Run, dict[str, tuple]]], base: Path, root: Path
 def _run_calendar(spec: BatchSpec, params: dict[str, Any], base: Path | None, cache: dict[Any, str]) -> str:
     """The calendar a run's relative periods resolve in: its `calendar` parameter, else the spec's
     `calendar:`, else its dataset.yml's `calendar:`, else gregorian."""
-    from kpitools.kpis.periods import calendar_name
+    from kpitools.calendars.periods import calendar_name
 
     value = params.get("calendar") or spec.calendar
     if not value:

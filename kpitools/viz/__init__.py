@@ -7,11 +7,34 @@
 """
 from __future__ import annotations
 
-from .charts import (NO_DATA, channel_comparison, cohort_heatmap, funnel, kpi_trend, mrr_waterfall, period_bars,
-                     pipeline_by_stage, product_revenue_volume, rep_leaderboard)
+from .charts import (
+                     NO_DATA,
+                     channel_comparison,
+                     cohort_heatmap,
+                     funnel,
+                     kpi_trend,
+                     mrr_waterfall,
+                     period_bars,
+                     pipeline_by_stage,
+                     product_revenue_volume,
+                     rep_leaderboard,
+)
 from .export import figure_to_html, figure_to_png
-from .theme import (DPI, FIGSIZE, HOUSE_COLORS, PALETTE, REGION_COLORS, STATUS_COLORS, ValueFormatter, format_money,
-                    format_value, group_colors, region_color, status_color, use_house_style)
+from .theme import (
+                     DPI,
+                     FIGSIZE,
+                     HOUSE_COLORS,
+                     PALETTE,
+                     REGION_COLORS,
+                     STATUS_COLORS,
+                     ValueFormatter,
+                     format_money,
+                     format_value,
+                     group_colors,
+                     region_color,
+                     status_color,
+                     use_house_style,
+)
 
 __all__ = [
     "use_house_style", "format_money", "format_value", "ValueFormatter", "region_color", "group_colors", "status_color",

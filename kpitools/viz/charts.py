@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -36,8 +37,19 @@ from .. import i18n
 from ..i18n import N_
 from ..i18n import gettext as _
 from .export import Chart
-from .theme import (DPI, FIGSIZE, HOUSE_COLORS, MISSING, STATUS_COLORS, ValueFormatter, format_money,
-                    format_value, group_colors, status_color, use_house_style)
+from .theme import (
+    DPI,
+    FIGSIZE,
+    HOUSE_COLORS,
+    MISSING,
+    STATUS_COLORS,
+    ValueFormatter,
+    format_money,
+    format_value,
+    group_colors,
+    status_color,
+    use_house_style,
+)
 
 __all__ = ["kpi_trend", "period_bars", "funnel", "pipeline_by_stage", "mrr_waterfall", "cohort_heatmap",
            "rep_leaderboard", "product_revenue_volume", "channel_comparison"]
@@ -629,7 +641,7 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
     p = df["period"].iloc[0] if "period" in df.columns and len(df) else None
     names = {"value": _("This period"), "previous": _("Previous period"), "last_year": _("Same period last year")}
     if isinstance(p, pd.Period) or i18n.is_jalali(p):
-        from ..kpis.periods import year_earlier
+        from ..calendars.periods import year_earlier
         names = {"value": _period_text(p), "previous": _period_text(p - 1), "last_year": _period_text(year_earlier(p))}
     for j, (c, color) in enumerate(series):
         y = np.arange(n) - 0.4 + h * (j + 0.5)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import matplotlib as mpl
 import seaborn as sns

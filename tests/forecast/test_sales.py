@@ -4,8 +4,14 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from kpitools.forecast import (combined_forecast, elapsed_share, pipeline_coverage,
-                               pipeline_forecast, probability_of_target, projected_total)
+from kpitools.forecast import (
+    combined_forecast,
+    elapsed_share,
+    pipeline_coverage,
+    pipeline_forecast,
+    probability_of_target,
+    projected_total,
+)
 
 
 def zigzag(n=24) -> pd.Series:

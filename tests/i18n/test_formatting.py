@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from kpitools import i18n
-from kpitools.kpis.periods import parse_period
+from kpitools.calendars.periods import parse_period
 
 NB = "\u00a0"
 LRM = "\u200e"

@@ -23,8 +23,14 @@ from kpitools.data import Dataset
 from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.activity import (
-    activities_per_rep, call_conversion_rate, call_qualification_rate, call_reach_rate, demos_booked,
-    email_open_rate, email_reply_rate, email_response_minutes,
+    activities_per_rep,
+    call_conversion_rate,
+    call_qualification_rate,
+    call_reach_rate,
+    demos_booked,
+    email_open_rate,
+    email_reply_rate,
+    email_response_minutes,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "activity"

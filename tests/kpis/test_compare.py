@@ -17,7 +17,6 @@ from kpitools.data import Dataset
 from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.compare import compare, last_complete_period
-from kpitools.kpis.registry import Benchmark
 
 
 @pytest.fixture(scope="module")

@@ -41,8 +41,13 @@ from kpitools.data import Dataset
 from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.funnel import (
-    avg_time_to_convert_days, funnel, lead_conversion_rate, lead_to_mql_rate, lead_to_opportunity_rate,
-    mql_to_sql_rate, visitor_to_lead_rate,
+    avg_time_to_convert_days,
+    funnel,
+    lead_conversion_rate,
+    lead_to_mql_rate,
+    lead_to_opportunity_rate,
+    mql_to_sql_rate,
+    visitor_to_lead_rate,
 )
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "funnel"

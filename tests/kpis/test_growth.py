@@ -19,8 +19,19 @@ from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.compute import compute
 from kpitools.kpis.growth import (
-    avg_profit_margin, avg_purchase_value, cmgr, cross_sell_rate, incremental_sales, product_performance,
-    revenue, revenue_per_rep, sales_by_channel, sales_by_region, sales_growth, upsell_rate, won_deals,
+    avg_profit_margin,
+    avg_purchase_value,
+    cmgr,
+    cross_sell_rate,
+    incremental_sales,
+    product_performance,
+    revenue,
+    revenue_per_rep,
+    sales_by_channel,
+    sales_by_region,
+    sales_growth,
+    upsell_rate,
+    won_deals,
 )
 
 

@@ -33,8 +33,15 @@ from kpitools.data import Dataset
 from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.pipeline import (
-    avg_sales_cycle_days, open_deals, opportunities_created, opportunity_score, pipeline_coverage,
-    pipeline_value, sales_velocity, weighted_pipeline, win_rate,
+    avg_sales_cycle_days,
+    open_deals,
+    opportunities_created,
+    opportunity_score,
+    pipeline_coverage,
+    pipeline_value,
+    sales_velocity,
+    weighted_pipeline,
+    win_rate,
 )
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline"

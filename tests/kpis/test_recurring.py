@@ -37,9 +37,27 @@ from kpitools.data import Dataset
 from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY, recurring
 from kpitools.kpis.recurring import (
-    arpu, arr, churned_mrr, cohort_retention, contraction_mrr, customer_churn_rate, customer_retention_rate,
-    expansion_mrr, expansion_mrr_growth, gross_mrr_churn_rate, grr, lost_customers, mrr, mrr_movements,
-    net_mrr_churn_rate, net_new_mrr, new_customers, new_mrr, nrr, passive_churn_rate, reactivation_mrr,
+    arpu,
+    arr,
+    churned_mrr,
+    cohort_retention,
+    contraction_mrr,
+    customer_churn_rate,
+    customer_retention_rate,
+    expansion_mrr,
+    expansion_mrr_growth,
+    gross_mrr_churn_rate,
+    grr,
+    lost_customers,
+    mrr,
+    mrr_movements,
+    net_mrr_churn_rate,
+    net_new_mrr,
+    new_customers,
+    new_mrr,
+    nrr,
+    passive_churn_rate,
+    reactivation_mrr,
 )
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "recurring"

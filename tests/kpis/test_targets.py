@@ -18,7 +18,12 @@ from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.compute import compute
 from kpitools.kpis.targets import (
-    last_date, leads_needed, quota_attainment, run_rate_projection, target_gap, targets_for,
+    last_date,
+    leads_needed,
+    quota_attainment,
+    run_rate_projection,
+    target_gap,
+    targets_for,
 )
 
 

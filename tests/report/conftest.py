@@ -2,7 +2,7 @@
 sales report executed once per language, and its rendered reports."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -15,7 +15,7 @@ SALES_REPORT = Path(__file__).parents[2] / "notebooks" / "sales_report.ipynb"
 # Latin digits, Russian left to right
 LOCALE_RUNS = {"en": {}, "fa": {"locale": "fa", "calendar": "jalali"}, "ru": {"locale": "ru"}, "ar": {"locale": "ar"}}
 SECRET = "tok-INJECTED-SECRET-123"  # passed as a parameter, never printed by the notebook
-GENERATED = datetime(2024, 7, 1, 6, 30, tzinfo=timezone.utc)
+GENERATED = datetime(2024, 7, 1, 6, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

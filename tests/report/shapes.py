@@ -6,8 +6,8 @@ sample does, so without these the reports are only ever tried on one shape.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 

@@ -6,6 +6,7 @@ import io
 import math
 import os
 import re
+from datetime import UTC
 from pathlib import Path
 
 import nbformat
@@ -319,9 +320,9 @@ def _localised_nb(locale: str, calendar: str = "") -> nbformat.NotebookNode:
 
 
 def test_a_persian_report_is_right_to_left_and_in_persian() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    html = render(_localised_nb("fa", "jalali"), generated_at=datetime(2026, 11, 22, 6, 30, tzinfo=timezone.utc))
+    html = render(_localised_nb("fa", "jalali"), generated_at=datetime(2026, 11, 22, 6, 30, tzinfo=UTC))
     assert '<html dir="rtl" lang="fa">' in html
     assert "<dt>دوره</dt><dd>مهر ۱۴۰۵</dd>" in html  # header labels translated, values as given
     assert "<dt>تاریخ تهیه</dt><dd>۱ آذر ۱۴۰۵، ساعت ۰۶:۳۰ UTC</dd>" in html  # generation date: Jalali, Persian digits

@@ -1,7 +1,6 @@
 """kpitools.report.sections on the built-in sample: shapes, and values checked against compute()/compare()."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -12,8 +12,8 @@ from pathlib import Path
 import jdatetime
 import pytest
 
-from kpitools.kpis.periods import parse_period
-from kpitools.kpis.relative import resolve_period
+from kpitools.calendars.periods import parse_period
+from kpitools.calendars.relative import resolve_period
 from kpitools.runner.errors import BatchError
 from kpitools.runner.spec import load_batch
 

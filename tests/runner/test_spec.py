@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kpitools.calendars.relative import resolve_period
 from kpitools.data.problems import DataError
-from kpitools.kpis.relative import resolve_period
 from kpitools.masking import mask_parameters
 from kpitools.report.headline import normalise_headline
 from kpitools.runner.errors import BatchError

@@ -16,9 +16,23 @@ import pytest
 from matplotlib.figure import Figure
 
 from kpitools import viz
-from kpitools.viz import (REGION_COLORS, STATUS_COLORS, channel_comparison, cohort_heatmap, figure_to_html, format_money,
-                          format_value, funnel, kpi_trend, mrr_waterfall, period_bars, pipeline_by_stage,
-                          product_revenue_volume, region_color, rep_leaderboard)
+from kpitools.viz import (
+    REGION_COLORS,
+    STATUS_COLORS,
+    channel_comparison,
+    cohort_heatmap,
+    figure_to_html,
+    format_money,
+    format_value,
+    funnel,
+    kpi_trend,
+    mrr_waterfall,
+    period_bars,
+    pipeline_by_stage,
+    product_revenue_volume,
+    region_color,
+    rep_leaderboard,
+)
 from kpitools.viz.theme import ValueFormatter, group_colors
 
 NAN = float("nan")

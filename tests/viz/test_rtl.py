@@ -11,7 +11,7 @@ from matplotlib import font_manager
 from matplotlib.text import Text
 
 from kpitools import viz
-from kpitools.kpis.periods import parse_period
+from kpitools.calendars.periods import parse_period
 from kpitools.viz.charts import RLM
 
 SEEN_INITIAL = 0xFEB3  # ARABIC LETTER SEEN INITIAL FORM: "س" at the start of a joined word

@@ -28,8 +28,22 @@ from __future__ import annotations
 
 # every section module is imported here, so importing `sections` (as a batch runner's warm kernels do ahead
 # of a run) loads what every section needs, statsmodels included
-from ..scope import (ACTIVITY_KPIS, CUSTOMER_KPIS, FILTERS, FUNNEL_KPIS, HEADLINE_KPIS, PIPELINE_KPIS,
-                     RECURRING_KPIS, REPORT_KPIS, REPORT_TITLES, Scope, dataset, period_label, scope, scope_label)
+from ..scope import (
+                     ACTIVITY_KPIS,
+                     CUSTOMER_KPIS,
+                     FILTERS,
+                     FUNNEL_KPIS,
+                     HEADLINE_KPIS,
+                     PIPELINE_KPIS,
+                     RECURRING_KPIS,
+                     REPORT_KPIS,
+                     REPORT_TITLES,
+                     Scope,
+                     dataset,
+                     period_label,
+                     scope,
+                     scope_label,
+)
 from ..section import CARD_NAMES, SECTION_NEEDS, SECTION_TITLES, Section, not_shown, show
 from .activity import activity
 from .at_a_glance import PUBLISHED, cards, headline

@@ -2,7 +2,8 @@
 replies, demos)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...i18n import N_
 from ..scope import ACTIVITY_KPIS

@@ -2,7 +2,8 @@
 (headline(), for kpitools.report.publish_headline)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -3,16 +3,18 @@ that holds it."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
 from ... import i18n
-from ...i18n import gettext as _
+
 # imported here (not on first use) so that a batch runner's warm kernels, which import the notebook's
 # modules ahead of the run, have statsmodels loaded too
 from ...forecast import elapsed_share, projected_total
+from ...i18n import gettext as _
 from ..scope import Scope, _history, _period_at, _span, period_label
 from ..section import Section, _cards, _in_locale, _start
 

@@ -3,15 +3,16 @@ acquisition cohorts."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ...calendars.periods import to_index
 from ...i18n import N_
 from ...kpis.compute import compute as _compute
-from ...kpis.periods import to_index
 from ..scope import CUSTOMER_KPIS, _period_at
 from ..section import Section, _in_locale, _no_period_data, _start
 

@@ -3,8 +3,9 @@ data is."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -14,7 +15,6 @@ from ...i18n import gettext as _
 from ...kpis.compare import last_complete_period
 from ..scope import _DIMENSION_WORDS, _join_or, _scope, period_label
 from ..section import Section, _in_locale
-
 
 # What was done to the rows on the way in (Dataset.notes), one sentence per note: a reader sees what the
 # numbers rest on.

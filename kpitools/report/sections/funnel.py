@@ -1,8 +1,9 @@
 """The lead funnel section: leads per funnel stage in the period, and the lead conversion rate."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -1,8 +1,9 @@
 """The rep leaderboard section: one row per rep active in the period, best first, and its display table."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +13,6 @@ from ...i18n import gettext as _
 from ...kpis.status import against_target
 from ..cards import format_value as card_value
 from ..section import Section, _in_locale, _no_period_data, _start, _wide
-
 
 _LEADERBOARD_COLUMNS = {  # measure -> (column title, unit)
     "revenue": (N_("Revenue"), "money"), "won_deals": (N_("Won deals"), "count"),

@@ -1,8 +1,9 @@
 """The pipeline section: the open pipeline at the end of the period, by stage."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -1,8 +1,9 @@
 """The products and channels section: revenue by product and by channel, and the channel table."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -1,8 +1,9 @@
 """The recurring revenue section: MRR, churn and retention cards, and the MRR movements of the period."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 

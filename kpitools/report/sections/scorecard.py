@@ -1,22 +1,22 @@
 """The rep scorecard section: one rep (or one team) against the median of their peers, and its table."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ... import i18n
+from ...calendars.periods import year_earlier
 from ...i18n import N_
 from ...i18n import gettext as _
-from ...kpis.periods import year_earlier
 from ...kpis.registry import REGISTRY
 from ...kpis.status import against_benchmark, against_target
 from ..cards import format_value as card_value
 from ..scope import _scope, scope, scope_label
 from ..section import CARD_NAMES, Section, _in_locale, _no_period_data, _wide, lacks_needs
-
 
 SCORECARD_KPIS = ("revenue", "won_deals", "quota_attainment", "win_rate", "avg_sales_cycle_days", "pipeline_value",
                   "opportunities_created", "activities_per_rep", "call_reach_rate", "call_qualification_rate",

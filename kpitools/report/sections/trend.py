@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ... import i18n
 from ...data import Dataset
-from ...i18n import gettext as _
+
 # imported here (not on first use) so that a batch runner's warm kernels, which import the notebook's
 # modules ahead of the run, have statsmodels loaded too
 from ...forecast import combined_forecast, forecast
+from ...i18n import gettext as _
 from ...kpis.compare import last_complete_period
 from ...kpis.registry import REGISTRY
 from ..scope import _history, _span

@@ -37,18 +37,34 @@ import pytest
 from typer.testing import CliRunner
 
 import kpitools
+from kpitools.calendars.jalali import JalaliDtype, JalaliPeriod
+from kpitools.calendars.periods import (
+    calendar_name,
+    guess_calendar,
+    next_starts,
+    parse_period,
+    period_at,
+    period_grid,
+    period_starts,
+    shift_months,
+    to_period,
+)
 from kpitools.data import Dataset
 from kpitools.data.problems import DataError
 from kpitools.data.types import to_canonical
 from kpitools.forecast import forecast
 from kpitools.kpis import REGISTRY
-from kpitools.kpis.compute import compute, period_spans
 from kpitools.kpis.compare import compare
-from kpitools.kpis.jalali import JalaliDtype, JalaliPeriod
-from kpitools.kpis.periods import (calendar_name, guess_calendar, next_starts, parse_period, period_at, period_grid,
-                                   period_starts, shift_months, to_period)
-from kpitools.kpis.recurring import (churned_mrr, contraction_mrr, expansion_mrr, mrr, net_new_mrr, new_mrr,
-                                     reactivation_mrr)
+from kpitools.kpis.compute import compute, period_spans
+from kpitools.kpis.recurring import (
+    churned_mrr,
+    contraction_mrr,
+    expansion_mrr,
+    mrr,
+    net_new_mrr,
+    new_mrr,
+    reactivation_mrr,
+)
 from kpitools.kpis.targets import targets_for
 
 J = "jalali"

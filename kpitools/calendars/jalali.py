@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jdatetime
 import numpy as np
@@ -144,7 +145,7 @@ _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.I)
 _YEAR = re.compile(r"^(\d{4})$")
 
 
-def parse(text: str, freq: str | None = None, fiscal_year_start: int = 1) -> "JalaliPeriod":
+def parse(text: str, freq: str | None = None, fiscal_year_start: int = 1) -> JalaliPeriod:
     """'1402-01-05', '1402-W01', '1402-01', '1402Q1' or '1402' as a JalaliPeriod."""
     s = str(text).strip()
     for kind, pattern in (("D", _DAY), ("W", _WEEK), ("M", _MONTH), ("Q", _QUARTER), ("Y", _YEAR)):
@@ -225,7 +226,7 @@ class JalaliPeriod:
         return self.freq
 
     @property
-    def dtype(self) -> "JalaliDtype":
+    def dtype(self) -> JalaliDtype:
         return JalaliDtype(self.freq, self.fiscal_year_start)
 
     def _start_day(self) -> int:
@@ -286,7 +287,7 @@ class JalaliPeriod:
     def week(self) -> int:
         return int(text(self.asfreq("W").ordinal, "W")[-2:])
 
-    def asfreq(self, freq: str, how: str = "end") -> "JalaliPeriod":
+    def asfreq(self, freq: str, how: str = "end") -> JalaliPeriod:
         """The period of `freq` holding this period's last day (how="end") or first day ("start")."""
         freq = freq.upper()
         if freq not in FREQS:
@@ -304,7 +305,7 @@ class JalaliPeriod:
         return (isinstance(other, JalaliPeriod) and other.freq == self.freq
                 and other.fiscal_year_start == self.fiscal_year_start)
 
-    def __add__(self, n: Any) -> "JalaliPeriod":
+    def __add__(self, n: Any) -> JalaliPeriod:
         if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
             return JalaliPeriod(self.ordinal + int(n), self.freq, self.fiscal_year_start)
         return NotImplemented
@@ -388,11 +389,11 @@ class JalaliDtype(ExtensionDtype):
         return pd.NaT
 
     @classmethod
-    def construct_array_type(cls) -> type["JalaliArray"]:
+    def construct_array_type(cls) -> type[JalaliArray]:
         return JalaliArray
 
     @classmethod
-    def construct_from_string(cls, string: str) -> "JalaliDtype":
+    def construct_from_string(cls, string: str) -> JalaliDtype:
         if not isinstance(string, str):
             raise TypeError(f"'construct_from_string' expects a string, got {type(string)}")
         m = cls._match.match(string)
@@ -436,7 +437,7 @@ class JalaliArray(ExtensionArray):
 
     # --- construction
     @classmethod
-    def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> "JalaliArray":
+    def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> JalaliArray:
         if isinstance(dtype, str):
             dtype = JalaliDtype.construct_from_string(dtype)
         if isinstance(scalars, JalaliArray):
@@ -452,11 +453,11 @@ class JalaliArray(ExtensionArray):
         return cls(_ordinals_of(values, dtype), dtype)
 
     @classmethod
-    def _from_sequence_of_strings(cls, strings: Any, *, dtype: Any = None, copy: bool = False) -> "JalaliArray":
+    def _from_sequence_of_strings(cls, strings: Any, *, dtype: Any = None, copy: bool = False) -> JalaliArray:
         return cls._from_sequence(strings, dtype=dtype or JalaliDtype("M"), copy=copy)
 
     @classmethod
-    def _from_factorized(cls, values: np.ndarray, original: "JalaliArray") -> "JalaliArray":
+    def _from_factorized(cls, values: np.ndarray, original: JalaliArray) -> JalaliArray:
         return cls(values, original.dtype)
 
     # --- basics
@@ -505,7 +506,7 @@ class JalaliArray(ExtensionArray):
     def isna(self) -> np.ndarray:
         return self._ord == NAT
 
-    def take(self, indices: Any, allow_fill: bool = False, fill_value: Any = None) -> "JalaliArray":
+    def take(self, indices: Any, allow_fill: bool = False, fill_value: Any = None) -> JalaliArray:
         if allow_fill:
             fill = NAT if fill_value is None or fill_value is pd.NaT or (
                 not isinstance(fill_value, JalaliPeriod) and pd.isna(fill_value)) \
@@ -513,11 +514,11 @@ class JalaliArray(ExtensionArray):
             return JalaliArray(take(self._ord, indices, allow_fill=True, fill_value=fill), self._dtype)
         return JalaliArray(self._ord.take(indices), self._dtype)
 
-    def copy(self) -> "JalaliArray":
+    def copy(self) -> JalaliArray:
         return JalaliArray(self._ord.copy(), self._dtype)
 
     @classmethod
-    def _concat_same_type(cls, to_concat: Sequence["JalaliArray"]) -> "JalaliArray":
+    def _concat_same_type(cls, to_concat: Sequence[JalaliArray]) -> JalaliArray:
         dtypes = {a.dtype for a in to_concat}
         if len(dtypes) != 1:
             raise TypeError(f"cannot concatenate Jalali periods of different frequencies: {sorted(map(str, dtypes))}")

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import calendar as _calendar
 import re
-import weakref
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -203,11 +203,11 @@ def period_at(when: Any, freq: str = "M", fiscal_year_start: int = 1, calendar: 
     return get_calendar(calendar).period(when, freq.upper(), fiscal_year_start)
 
 
-def to_period(dates: pd.Series, freq: str = "M", fiscal_year_start: int = 1, calendar: str = "gregorian"
-              ) -> pd.Series:
-    """The period each date falls in (NaT stays NaT)."""
+def to_period(dates: pd.Series, freq: str = "M", fiscal_year_start: int = 1, calendar: str = "gregorian",
+              cache: Cache | None = None) -> pd.Series:
+    """The period each date falls in (NaT stays NaT); `cache` as for `period_ordinals`."""
     cal = get_calendar(calendar)
-    ords = period_ordinals(dates, freq, fiscal_year_start, calendar)
+    ords = period_ordinals(dates, freq, fiscal_year_start, calendar, cache)
     if ords is None:
         if cal.name == "gregorian":
             return dates.dt.to_period(pandas_freq(freq, fiscal_year_start))
@@ -327,69 +327,20 @@ def period_text(p: Any) -> Any:
     return str(p)
 
 
-# ----------------------------------------------------------------------------- memo on column memory
-#
-# KPI functions are pure functions of (immutable) tables, and many of them derive the same
-# arrays from the same columns: the period of every deal's closed_at, the group codes of its
-# region... `memo` caches such derived arrays keyed on the *memory* of the columns they come
-# from (the root array owning the data, its offset, shape, strides and dtype), holding the root
-# only weakly: an entry dies with the column, and frames built from the same column (a slim copy
-# of a table that keeps the column, `frame["x"] = df["x"]`) share the entry. Arrays are read-only
-# views under pandas' copy-on-write, so the memory of a live column does not change.
-
-_MEMO: dict[tuple, tuple[tuple[weakref.ref, ...], Any]] = {}
-_MEMO_SIZE = 256
-
-
-def _root(a: np.ndarray) -> np.ndarray:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-def _drop(key: tuple) -> Callable[[Any], None]:
-    table = _MEMO  # bound now: at interpreter exit the module global may already be gone
-
-    def callback(_ref: Any) -> None:
-        table.pop(key, None)
-
-    return callback
-
-
-def memo(arrays: Sequence[np.ndarray], tag: tuple, compute: Callable[[], Any]) -> Any:
-    """`compute()`, cached on the memory of `arrays` (numpy arrays) and `tag` (hashable).
-
-    The result must be derived only from the arrays' contents and `tag`. Numpy arrays in it (or
-    in a list or tuple it is) are made read-only: every caller shares them.
-    """
-    roots = [_root(a) for a in arrays]
-    key = (tag, *((id(r), a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
-                  for r, a in zip(roots, arrays)))
-    hit = _MEMO.get(key)
-    if hit is not None and all(w() is r for w, r in zip(hit[0], roots)):
-        return hit[1]
-    value = compute()
-    for a in (value if isinstance(value, (list, tuple)) else [value]):
-        if isinstance(a, np.ndarray):
-            a.flags.writeable = False  # shared by every caller
-    try:
-        refs = tuple(weakref.ref(r, _drop(key)) for r in roots)
-    except TypeError:  # not weakly referenceable: do not cache
-        return value
-    while len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.pop(next(iter(_MEMO)))
-    _MEMO[key] = (refs, value)
-    return value
-
-
 _NAT = np.iinfo(np.int64).min
 NO_PERIOD = np.iinfo(np.int32).min  # period_ordinals() of a missing date
 
 
-def period_ordinals(dates: pd.Series, freq: str = "M", fiscal_year_start: int = 1, calendar: str = "gregorian"
-                    ) -> np.ndarray | None:
+PER_DAY = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}
+
+
+Cache = Callable[[Sequence[np.ndarray], tuple, Callable[[], Any]], Any]
+
+
+def period_ordinals(dates: pd.Series, freq: str = "M", fiscal_year_start: int = 1, calendar: str = "gregorian",
+                    cache: Cache | None = None) -> np.ndarray | None:
     """Period ordinals (int32, NO_PERIOD for NaT; pandas' for Gregorian periods) of the period each
-    date falls in, cached per column memory; None for columns that are not naive numpy datetimes
+    date falls in, kept by `cache(arrays, tag, compute)` when given (the KPI engine's memo); None for columns that are not naive numpy datetimes
     (use `to_period`)."""
     cal = CALENDARS[calendar] if calendar in CALENDARS else get_calendar(calendar)
     tag = cal.tag(freq, fiscal_year_start) if cal.name != "gregorian" else pandas_freq(freq, fiscal_year_start)
@@ -397,22 +348,22 @@ def period_ordinals(dates: pd.Series, freq: str = "M", fiscal_year_start: int = 
         return None
     values = dates.to_numpy()
     unit = np.datetime_data(values.dtype)[0]
-    if unit not in _PER_DAY:
+    if unit not in PER_DAY:
         return None
     if cal.name == "gregorian":
-        return memo([values], ("period", tag), lambda: _ordinals(values, tag, _PER_DAY[unit]))
-    return memo([values], ("period", tag),
-                lambda: _ordinals(values, tag, _PER_DAY[unit],
-                                  lambda days: cal.day_ordinals(days, freq, fiscal_year_start, values.dtype)))
-
-
-_PER_DAY = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}
+        def compute() -> Any:
+            return date_ordinals(values, tag, PER_DAY[unit])
+    else:
+        def compute() -> Any:
+            return date_ordinals(values, tag, PER_DAY[unit],
+                                 lambda days: cal.day_ordinals(days, freq, fiscal_year_start, values.dtype))
+    return cache([values], ("period", tag), compute) if cache is not None else compute()
 
 
 CHUNK = 1 << 16  # rows per step: temporaries stay in the CPU cache
 
 
-def _ordinals(values: np.ndarray, pf: Any, per_day: int,
+def date_ordinals(values: np.ndarray, pf: Any, per_day: int,
               day_lut: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray | None:
     """The period ordinal of every date through a lookup table of the period of each day from the first
     date to the last; `day_lut(days since 1970-01-01)` gives the table (default: pandas periods `pf`)."""
