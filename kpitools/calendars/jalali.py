@@ -31,11 +31,17 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype, take
 from pandas.api.indexers import check_array_indexer
 
+from ..messages import NP_
+from .text import read_form
+
 NAT = np.iinfo(np.int64).min  # the ordinal of a missing period
 FREQS = ("D", "W", "M", "Q", "Y")
 _EPOCH = dt.date(1970, 1, 1)
-MONTHS = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar", "Mehr", "Aban", "Azar", "Dey",
-          "Bahman", "Esfand")
+# the month names, marked for the catalogue: kpitools.i18n shows them in the report's language
+MONTHS = (NP_("Jalali month", "Farvardin"), NP_("Jalali month", "Ordibehesht"), NP_("Jalali month", "Khordad"),
+          NP_("Jalali month", "Tir"), NP_("Jalali month", "Mordad"), NP_("Jalali month", "Shahrivar"),
+          NP_("Jalali month", "Mehr"), NP_("Jalali month", "Aban"), NP_("Jalali month", "Azar"),
+          NP_("Jalali month", "Dey"), NP_("Jalali month", "Bahman"), NP_("Jalali month", "Esfand"))
 
 
 # ----------------------------------------------------------------------------- month table
@@ -130,6 +136,11 @@ def _days_to_ns(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
 
 
+def date_parts(when: Any) -> tuple[int, int, int]:
+    """The Jalali (year, month, day) of a date: (1405, 8, 9) for 2026-10-31."""
+    return _ymd(int(pd.Timestamp(when).to_datetime64().astype("datetime64[D]").astype(np.int64)))
+
+
 def _ymd(day: int) -> tuple[int, int, int]:
     """Jalali (year, month, day) of a day number."""
     m = int(_Table.month_of_days(np.array([day]))[0])
@@ -138,22 +149,13 @@ def _ymd(day: int) -> tuple[int, int, int]:
 
 # ----------------------------------------------------------------------------- text
 
-_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.I)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.I)
-_YEAR = re.compile(r"^(\d{4})$")
-
-
 def parse(text: str, freq: str | None = None, fiscal_year_start: int = 1) -> JalaliPeriod:
     """'1402-01-05', '1402-W01', '1402-01', '1402Q1' or '1402' as a JalaliPeriod."""
     s = str(text).strip()
-    for kind, pattern in (("D", _DAY), ("W", _WEEK), ("M", _MONTH), ("Q", _QUARTER), ("Y", _YEAR)):
-        m = pattern.match(s)
-        if m:
-            break
-    else:
+    form = read_form(s)
+    if form is None:
         raise ValueError(f"cannot read Jalali period {s!r}: write 1402-07, 1402Q3, 1402, 1402-W10 or 1402-07-15")
+    kind, m = form
     if freq is not None and freq.upper() != kind:
         raise ValueError(f"period {s!r} is a {kind} period but the frequency is {freq.upper()}")
     year = int(m[1])
@@ -548,7 +550,7 @@ class JalaliArray(ExtensionArray):
             return np.array(["NaT" if t is None else t for t in texts], dtype=dtype)
         if isinstance(dtype, np.dtype) and dtype.kind == "i":
             return self._ord.astype(dtype)
-        return np.asarray(self, dtype=object) if (isinstance(dtype, np.dtype) and dtype == object) \
+        return np.asarray(self, dtype=object) if (isinstance(dtype, np.dtype) and dtype.kind == "O") \
             else super().astype(dtype, copy=copy)
 
     def _formatter(self, boxed: bool = False):  # noqa: ANN202

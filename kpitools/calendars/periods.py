@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import jalali as _jalali
 from .jalali import JalaliArray, JalaliDtype, JalaliPeriod
+from .text import read_form
 
 FREQS = ("D", "W", "M", "Q", "Y")
 
@@ -151,6 +152,13 @@ def freq_of(x: Any) -> str:
     if isinstance(x, pd.Period):
         return x.freqstr[0].upper().replace("A", "Y")
     return dtype.freq.freqstr[0].upper().replace("A", "Y")
+
+
+def period_year(p: Any) -> int:
+    """The year a period is named by: the fiscal year of a fiscal quarter (pandas' qyear)."""
+    if freq_of(p) == "Q" and hasattr(p, "qyear"):
+        return int(p.qyear)
+    return int(p.year)
 
 
 def fiscal_year_start_of(x: Any) -> int:
@@ -340,8 +348,8 @@ Cache = Callable[[Sequence[np.ndarray], tuple, Callable[[], Any]], Any]
 def period_ordinals(dates: pd.Series, freq: str = "M", fiscal_year_start: int = 1, calendar: str = "gregorian",
                     cache: Cache | None = None) -> np.ndarray | None:
     """Period ordinals (int32, NO_PERIOD for NaT; pandas' for Gregorian periods) of the period each
-    date falls in, kept by `cache(arrays, tag, compute)` when given (the KPI engine's memo); None for columns that are not naive numpy datetimes
-    (use `to_period`)."""
+    date falls in, kept by `cache(arrays, tag, compute)` when given (the KPI engine's memo); None for
+    columns that are not naive numpy datetimes (use `to_period`)."""
     cal = CALENDARS[calendar] if calendar in CALENDARS else get_calendar(calendar)
     tag = cal.tag(freq, fiscal_year_start) if cal.name != "gregorian" else pandas_freq(freq, fiscal_year_start)
     if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
@@ -411,13 +419,6 @@ def date_ordinals(values: np.ndarray, pf: Any, per_day: int,
     return out
 
 
-_MONTH = re.compile(r"^\d{4}-\d{1,2}$")
-_QUARTER = re.compile(r"^\d{4}-?Q[1-4]$", re.I)
-_YEAR = re.compile(r"^\d{4}$")
-_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-_WEEK = re.compile(r"^\d{4}-W\d{1,2}$", re.I)
-
-
 def parse_period(text: str | pd.Period | JalaliPeriod, freq: str | None = None, fiscal_year_start: int = 1,
                  calendar: str = "gregorian") -> Any:
     """Parse '2024-03', '2024Q1', '2024', '2024-03-05' or '2024-W10' into a period of the calendar
@@ -430,20 +431,12 @@ def parse_period(text: str | pd.Period | JalaliPeriod, freq: str | None = None, 
         return text
     cal = get_calendar(calendar)
     s = str(text).strip()
-    if _DAY.match(s):
-        kind = "D"
-    elif _WEEK.match(s):
-        kind = "W"
-    elif _MONTH.match(s):
-        kind = "M"
-    elif _QUARTER.match(s):
-        kind = "Q"
-    elif _YEAR.match(s):
-        kind = "Y"
-    else:
+    form = read_form(s)
+    if form is None:
         ex = "1402-07, 1402Q3, 1402, 1402-W10 or 1402-07-15" if cal.name == "jalali" else \
             "2024-03, 2024Q1, 2024, 2024-W10 or 2024-03-05"
         raise ValueError(f"cannot read period {s!r}: write {ex}")
+    kind = form[0]
     if freq is not None and freq.upper() != kind:
         raise ValueError(f"period {s!r} is a {kind} period but the frequency is {freq.upper()}")
     pandas_freq(kind, fiscal_year_start)  # checks fiscal_year_start

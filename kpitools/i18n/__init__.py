@@ -61,18 +61,17 @@ from .formatting import (
     period_year,
     plural_count,
     signed,
-    to_jalali,
     trimmed,
     value,
 )
 
 __all__ = [
-    "DEFAULT", "DOMAIN", "LANGUAGES", "LOCALE_DIR", "N_", "NN_", "NP_", "activate", "babel_locale", "current", "direction",
-    "gettext", "html_lang", "is_rtl", "language", "localised", "ngettext", "normalize", "npgettext", "pgettext", "translations",
-    "using", "CARD_MISSING", "MISSING", "TOMAN", "compact", "currency_unit", "date_label", "datetime_label",
-    "is_jalali", "localize", "missing", "money", "month_name", "number", "percent", "percent_text", "period_kind",
-    "period_label", "period_short", "period_year", "plural_count", "signed", "to_jalali", "trimmed", "value",
-    "kpi_name", "benchmark_text", "status_text", "join", "value_label", "isolate",
+    "DEFAULT", "DOMAIN", "LANGUAGES", "LOCALE_DIR", "N_", "NN_", "NP_", "activate", "babel_locale", "current",
+    "direction", "gettext", "html_lang", "is_rtl", "language", "localised", "ngettext", "normalize", "npgettext",
+    "pgettext", "translations", "using", "CARD_MISSING", "MISSING", "TOMAN", "compact", "currency_unit",
+    "date_label", "datetime_label", "is_jalali", "localize", "missing", "money", "month_name", "number",
+    "percent", "percent_text", "period_kind", "period_label", "period_short", "period_year", "plural_count",
+    "signed", "trimmed", "value", "kpi_name", "benchmark_text", "status_text", "join", "value_label", "isolate"
 ]
 
 STATUSES = (N_("on track"), N_("at risk"), N_("off track"), N_("not rated"))

@@ -18,6 +18,8 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
+from ..messages import N_, NN_, NP_
+
 __all__ = ["DEFAULT", "LANGUAGES", "LOCALE_DIR", "DOMAIN", "normalize", "activate", "current", "using", "localised",
            "language", "is_rtl", "direction", "html_lang", "babel_locale", "translations",
            "gettext", "ngettext", "pgettext", "npgettext", "N_", "NP_", "NN_"]
@@ -171,16 +173,3 @@ def npgettext(context: str, singular: str, plural: str, count: int, locale: Any 
     return _fmt(translations(language(locale)).npgettext(context, singular, plural, count), values, locale)
 
 
-def N_(message: str) -> str:
-    """Marks a string for the catalogue where it is defined; translated later, where it is shown."""
-    return message
-
-
-def NP_(context: str, message: str) -> str:  # noqa: N802
-    """N_ with a context."""
-    return message
-
-
-def NN_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802
-    """N_ for a message with plural forms (translated later with ngettext)."""
-    return singular, plural

@@ -13,7 +13,8 @@ their symbols (decimal and group separators, percent sign, minus), digits (Persi
 ٠-٩ where CLDR's default numbering system for the locale is "arab", e.g. ar_SA; Latin for ar), the words
 for thousands / millions (هزار، میلیون، тыс., млн) and the currency placement; for fa, ar and ru these are
 the project's own decisions (house_formats.py: the amount first, then its scale, then the currency), for
-other locales CLDR's through Babel, and their words (units, month names of the Jalali calendar, templates) from the message catalogues.
+other locales CLDR's through Babel, and their words (units, month names of the Jalali calendar, templates)
+from the message catalogues.
 Numbers are rounded by Python's own formatting first, so every locale shows the same rounded value.
 """
 from __future__ import annotations
@@ -27,12 +28,17 @@ from typing import Any
 
 import pandas as pd
 
+from ..calendars.jalali import MONTHS as JALALI_MONTHS
+from ..calendars.jalali import date_parts as jalali_date_parts
+from ..calendars.periods import calendar_of, freq_of, is_period, period_year
 from .core import NN_, NP_, babel_locale, language, ngettext, normalize, pgettext
 from .house_formats import house_format
 
-__all__ = ["MISSING", "CARD_MISSING", "missing", "localize", "number", "trimmed", "percent", "percent_text",
-           "compact", "money", "value", "signed", "sign_symbols", "datetime_label", "currency_unit", "plural_count", "month_name", "period_kind",
-           "period_year", "period_label", "period_short", "date_label", "is_jalali", "to_jalali", "TOMAN"]
+__all__ = [
+    "MISSING", "CARD_MISSING", "missing", "localize", "number", "trimmed", "percent", "percent_text", "compact",
+    "money", "value", "signed", "sign_symbols", "datetime_label", "currency_unit", "plural_count", "month_name",
+    "period_kind", "period_year", "period_label", "period_short", "date_label", "is_jalali", "TOMAN"
+]
 
 MISSING = "–"       # en dash: missing values in charts and tables
 CARD_MISSING = "—"  # em dash: a missing value on a KPI card
@@ -50,11 +56,6 @@ EN_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "
 CURRENCY_UNITS = (NP_("currency unit", "USD"), NP_("currency unit", "EUR"), NP_("currency unit", "GBP"),
                   NP_("currency unit", "IRR"), NP_("currency unit", "IRT"), NP_("currency unit", "SAR"),
                   NP_("currency unit", "AED"), NP_("currency unit", "RUB"))
-JALALI_MONTHS = (NP_("Jalali month", "Farvardin"), NP_("Jalali month", "Ordibehesht"),
-                 NP_("Jalali month", "Khordad"), NP_("Jalali month", "Tir"), NP_("Jalali month", "Mordad"),
-                 NP_("Jalali month", "Shahrivar"), NP_("Jalali month", "Mehr"), NP_("Jalali month", "Aban"),
-                 NP_("Jalali month", "Azar"), NP_("Jalali month", "Dey"), NP_("Jalali month", "Bahman"),
-                 NP_("Jalali month", "Esfand"))
 QUARTERS = (NP_("period", "Q1 {year}"), NP_("period", "Q2 {year}"), NP_("period", "Q3 {year}"),
             NP_("period", "Q4 {year}"))
 QUARTERS_SHORT = (NP_("period", "Q1"), NP_("period", "Q2"), NP_("period", "Q3"), NP_("period", "Q4"))
@@ -355,29 +356,13 @@ def _card_value(x: Any, unit: str | None, currency: str, locale: Any) -> str:
 # ----------------------------------------------------------------------------- periods and dates
 
 def is_jalali(p: Any) -> bool:
-    return getattr(p, "calendar", None) == "jalali"
+    """A Jalali period."""
+    return is_period(p) and calendar_of(p) == "jalali"
 
 
 def period_kind(p: Any) -> str:
-    """"M", "Q", "Y", "W" or "D" for a pandas Period or a Jalali period."""
-    freq = getattr(p, "freqstr", None) or str(getattr(p, "freq", ""))
-    kind = freq[:1].upper()
-    return {"A": "Y", "B": "D"}.get(kind, kind)
-
-
-def period_year(p: Any) -> int:
-    """The year a period is named by: the fiscal year of a fiscal quarter (pandas' qyear)."""
-    if period_kind(p) == "Q" and hasattr(p, "qyear"):
-        return int(p.qyear)
-    return int(p.year)
-
-
-def to_jalali(d: Any) -> Any:
-    """A date (or Timestamp) as a jdatetime.date."""
-    import jdatetime
-
-    d = pd.Timestamp(d)
-    return jdatetime.date.fromgregorian(year=d.year, month=d.month, day=d.day)
+    """"M", "Q", "Y", "W" or "D" for a period of either calendar."""
+    return freq_of(p)
 
 
 def month_name(month: int, locale: Any = None, calendar: str = "gregorian", width: str = "wide",
@@ -472,9 +457,9 @@ def date_label(d: Any, locale: Any = None, calendar: str = "gregorian") -> str:
         return MISSING
     d = pd.Timestamp(d)
     if calendar == "jalali":
-        j = to_jalali(d)
-        return pgettext("date", "{day} {month} {year}", loc, day=localize(str(j.day), loc),
-                        month=month_name(j.month, loc, "jalali"), year=_year(j.year, loc))
+        year, month, day = jalali_date_parts(d)
+        return pgettext("date", "{day} {month} {year}", loc, day=localize(str(day), loc),
+                        month=month_name(month, loc, "jalali"), year=_year(year, loc))
     if _symbols(loc).english:
         return d.strftime("%d %B %Y").lstrip("0")
     return pgettext("date", "{day} {month} {year}", loc, day=localize(str(d.day), loc),
