@@ -12,7 +12,7 @@ PIP_VERSION := 26.3
 UV_VERSION  := 0.13.9
 LATEST := .venv-latest
 
-.PHONY: install demo test test-latest lock bench clean
+.PHONY: install demo test lint test-latest lock bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# What CI checks besides the tests (and the pre-commit hooks run on each commit): ruff, mypy, and the
+# notebooks committed without outputs.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 # The newest releases inside pyproject's ranges, in their own venv: a breaking release shows here
 # (and as a diff of `make lock`), not on main.
