@@ -51,14 +51,14 @@ def peak_mb() -> float:
 
 # ----------------------------------------------------------------------------- workers (subprocesses)
 
-def _unpickle(pkl: Path):  # noqa: ANN202
+def _unpickle(pkl: Path):
     import pickle
 
     with open(pkl, "rb") as f:
         return pickle.load(f)
 
 
-def _timed(fn):  # noqa: ANN001, ANN202
+def _timed(fn):
     t, c = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - t, time.process_time() - c
@@ -91,8 +91,8 @@ def worker_compute(args: argparse.Namespace) -> dict:
     per_kpi: dict[str, list[float]] = {}
     depth = [0]
 
-    def wrap(kid, fn):  # noqa: ANN001, ANN202
-        def timed(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def wrap(kid, fn):
+        def timed(*a, **k):
             depth[0] += 1
             t, c = time.perf_counter(), time.process_time()
             try:
@@ -247,7 +247,7 @@ DEAL_COLUMNS = "created_at, closed_at, status, amount, region"
 SUB_COLUMNS = "customer_id, month, mrr, region"
 
 
-def _duckdb_queries(con, deals: str, subs: str):  # noqa: ANN001, ANN202
+def _duckdb_queries(con, deals: str, subs: str):
     import pandas as pd
 
     con.execute(SQL["grid"].format(deals=deals, subs=subs))

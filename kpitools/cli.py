@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn, overload
 
 import typer
 
-from .data import DataError, Problem
+from .data import DataError, Dataset, Problem
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sales KPIs, forecasts and HTML reports. Exit codes: 0 ok, 1 some runs failed, 2 bad input.")
@@ -29,7 +29,7 @@ class Format(str, Enum):
     json = "json"
 
 
-def fail(problems: list[Problem] | str) -> None:
+def fail(problems: list[Problem] | str) -> NoReturn:
     """Print problems to stderr and exit 2."""
     if isinstance(problems, str):
         problems = [Problem(problems)]
@@ -40,7 +40,7 @@ def fail(problems: list[Problem] | str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def load_or_fail(config: Path):
+def load_or_fail(config: Path) -> Dataset:
     from .data import load
 
     try:
@@ -58,7 +58,8 @@ def sample(
     directory: Annotated[Path, typer.Argument(help="folder to write the tables and dataset.yml into")],
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same data")] = 0,
     months: Annotated[int, typer.Option(min=1, max=240, help="months of history")] = 36,
-    scale: Annotated[Scale, typer.Option(help="small (~8k deals), medium (10x), large (1M deals, 5M activities)")] = Scale.small,
+    scale: Annotated[Scale, typer.Option(
+        help="small (~8k deals), medium (10x), large (1M deals, 5M activities)")] = Scale.small,
     end: Annotated[str | None, typer.Option(help="last month, e.g. 2026-10 (default: last complete month)")] = None,
 ) -> None:
     """Write the demo dataset (every canonical table + dataset.yml)."""
@@ -97,7 +98,8 @@ def validate(config: ConfigArg) -> None:
 @app.command()
 def init(
     exports: Annotated[Path, typer.Argument(help="the folder of CSV, Excel and Parquet exports")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="the config to write (default: EXPORTS/dataset.yml)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="the config to write (default: EXPORTS/dataset.yml)")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: take the safest answers, marked TODO")] = False,
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing config")] = False,
 ) -> None:
@@ -131,13 +133,13 @@ def init(
             typer.echo(str(p), err=True)
         typer.echo(f"the draft does not validate yet ({len(e.errors)} error(s)): fix {target} as said above, "
                    f"then run `kpitools validate {target}`", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     for w in ds.warnings:
         typer.echo(str(w), err=True)
     typer.echo(render_summary(ds))
 
 
-def render_summary(ds) -> str:  # noqa: ANN001
+def render_summary(ds: Dataset) -> str:
     s = ds.summary()
     width = max(len(t) for t in s["rows"])
     lines = [f"{s['name']}: valid ({len(ds.warnings)} warning(s))",
@@ -170,7 +172,14 @@ def _key_values(pairs: list[str] | None, flag: str) -> dict[str, str | list[str]
     return out
 
 
-def _option_value(text: str | list[str]):  # noqa: ANN202
+OptionScalar = bool | int | float | str
+
+
+@overload
+def _option_value(text: str) -> OptionScalar: ...
+@overload
+def _option_value(text: list[str]) -> list[OptionScalar]: ...
+def _option_value(text: str | list[str]) -> OptionScalar | list[OptionScalar]:
     """CLI option values are text: read numbers and booleans as such."""
     if isinstance(text, list):
         return [_option_value(t) for t in text]
@@ -188,14 +197,20 @@ def _option_value(text: str | list[str]):  # noqa: ANN202
 @app.command()
 def kpis(
     config: ConfigArg,
-    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="KPI id(s): --kpi revenue win_rate (default: all the data supports)")] = None,
+    kpi: Annotated[list[str] | None, typer.Option(
+        "--kpi", help="KPI id(s): --kpi revenue win_rate (default: all the data supports)")] = None,
     freq: Annotated[str, typer.Option(help="period: D, W, M, Q or Y")] = "M",
     by: Annotated[str | None, typer.Option(help="group by column(s): region or region,product")] = None,
-    period: Annotated[str | None, typer.Option(help="2024-03, 2024Q1, 2024, 2024-01:2024-06, or 'last' (last complete)")] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", help="filter KEY=VALUE, e.g. --where region=EMEA")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", help="KPI option KEY=VALUE, e.g. --option basis=cohort")] = None,
-    fiscal_year_start: Annotated[int | None, typer.Option(min=1, max=12, help="month the fiscal year starts in")] = None,
-    calendar: Annotated[str | None, typer.Option(help="gregorian or jalali (Solar Hijri periods: 1403-01, 1403Q1; default: the dataset's)")] = None,
+    period: Annotated[str | None, typer.Option(
+        help="2024-03, 2024Q1, 2024, 2024-01:2024-06, or 'last' (last complete)")] = None,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="filter KEY=VALUE, e.g. --where region=EMEA")] = None,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", help="KPI option KEY=VALUE, e.g. --option basis=cohort")] = None,
+    fiscal_year_start: Annotated[int | None, typer.Option(
+        min=1, max=12, help="month the fiscal year starts in")] = None,
+    calendar: Annotated[str | None, typer.Option(
+        help="gregorian or jalali (Solar Hijri periods: 1403-01, 1403Q1; default: the dataset's)")] = None,
     format: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
     output: OutputOpt = None,
 ) -> None:
@@ -215,8 +230,9 @@ def kpis(
             ds = replace(ds, calendar=calendar_name(calendar))
         except ValueError as e:
             fail(f"--calendar: {e}")
-    filters = _key_values(where, "--where")
-    options = {k: _option_value(v) for k, v in _key_values(option, "--option").items()}
+    # both go to compute()'s **options: Any
+    filters: dict[str, Any] = _key_values(where, "--where")
+    options: dict[str, Any] = {k: _option_value(v) for k, v in _key_values(option, "--option").items()}
     clash = set(filters) & set(options)
     if clash:
         fail(f"{', '.join(sorted(clash))} given both as --where and --option")
@@ -236,7 +252,7 @@ def kpis(
     _emit(format_frame(result, format.value), output)
 
 
-def _check_scope(ds, filters: dict, period: str | None, fiscal_year_start: int | None) -> None:  # noqa: ANN001
+def _check_scope(ds: Dataset, filters: dict[str, Any], period: str | None, fiscal_year_start: int | None) -> None:
     """--period must read as periods, --where values must exist and the period must hold data:
     otherwise the output would be empty, which a script could take for real zeros."""
     from .data.validate import scope_problems
@@ -266,19 +282,10 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    import os
-    import tempfile
+    from .files import atomic_write_text
 
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, output)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(output, text)
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror or e}")
     typer.echo(f"wrote {output}", err=True)
@@ -326,7 +333,7 @@ def forecast(
     ds = load_or_fail(config)
     if kpi in REGISTRY and REGISTRY[kpi].kind == "table":
         fail(f"{kpi} is a table of several measures, not one series: forecast one of its parts, e.g. revenue")
-    filters = _key_values(where, "--where")
+    filters: dict[str, Any] = _key_values(where, "--where")  # compute()'s **options: Any
     _check_scope(ds, filters, None, None)
     try:
         # only complete periods: a half-finished month would drag the forecast down
@@ -358,11 +365,14 @@ def run(
     workers: Annotated[int | None, typer.Option(min=1, help="parallel runs (default: CPU count)")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local cluster)")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="run only KEY=VALUE runs, e.g. --only region=EMEA")] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="run only KEY=VALUE runs, e.g. --only region=EMEA")] = None,
     force: Annotated[bool, typer.Option("--force", help="redo runs whose inputs are unchanged")] = False,
     retries: Annotated[int | None, typer.Option(min=0, help="extra attempts after a failure")] = None,
     timeout: Annotated[float | None, typer.Option(min=1, help="seconds per run")] = None,
-    outbox: Annotated[Path | None, typer.Option("--outbox", help="write the spec's `deliver:` mail as .eml files into this folder instead of sending it")] = None,
+    outbox: Annotated[Path | None, typer.Option(
+        "--outbox",
+        help="write the spec's `deliver:` mail as .eml files into this folder instead of sending it")] = None,
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="skip the spec's `deliver:` mail")] = False,
 ) -> None:
     """Run a notebook for every parameter set of a batch: HTML reports, index.html and manifest.json,
@@ -386,7 +396,8 @@ def run(
 @app.command()
 def render(
     notebook: Annotated[Path, typer.Argument(help="an executed notebook (.ipynb)")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file (default: next to the notebook)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="HTML file (default: next to the notebook)")] = None,
     title: Annotated[str | None, typer.Option(help="report title (default: from the notebook)")] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="also write the report as PDF, beside the HTML (OUT.pdf)")] = False,
 ) -> None:
@@ -413,7 +424,7 @@ def render(
         fail([Problem(f"not a valid notebook: {where.lstrip('.') + ': ' if where else ''}"
                       f"{str(getattr(e, 'message', e)).splitlines()[0][:200]}", file=str(notebook),
                       hint="open and save it in JupyterLab, or execute it again with papermill")])
-    except Exception as e:  # noqa: BLE001  nbformat raises several kinds on a damaged file
+    except Exception as e:  # nbformat raises several kinds on a damaged file
         fail([Problem(f"not a readable notebook ({type(e).__name__})", file=str(notebook),
                       hint="give an .ipynb file saved by Jupyter or papermill")])
     target = output or notebook.with_suffix(".html")

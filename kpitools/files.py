@@ -28,7 +28,7 @@ FILE_MODE = _file_mode()  # what open() would give a new file: read at import, u
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # atomic_write's: .<name>.<random>.tmp
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename: readers
     never see half a file, and a crash leaves the old file (or none)."""
     path = Path(path)

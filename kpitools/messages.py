@@ -8,16 +8,16 @@ translated by kpitools.i18n where it is shown.
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802
+def N_(message: str) -> str:
     """Marks a string for the catalogue where it is defined; translated later, where it is shown."""
     return message
 
 
-def NP_(context: str, message: str) -> str:  # noqa: N802
+def NP_(context: str, message: str) -> str:
     """N_ with a context."""
     return message
 
 
-def NN_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802
+def NN_(singular: str, plural: str) -> tuple[str, str]:
     """N_ for a message with plural forms (translated later with ngettext)."""
     return singular, plural

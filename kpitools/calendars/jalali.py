@@ -20,10 +20,11 @@ month - 1, Q = fiscal year * 4 + quarter - 1, Y = fiscal year.
 """
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
 
 import jdatetime
 import numpy as np
@@ -391,7 +392,7 @@ class JalaliDtype(ExtensionDtype):
         return pd.NaT
 
     @classmethod
-    def construct_array_type(cls) -> type[JalaliArray]:
+    def construct_array_type(cls) -> builtins.type[JalaliArray]:  # `type` is the scalar type here
         return JalaliArray
 
     @classmethod
@@ -500,7 +501,7 @@ class JalaliArray(ExtensionArray):
         self._ord = self._ord.copy() if not self._ord.flags.writeable else self._ord
         self._ord[key] = new
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self) -> Iterator[Any]:
         f, fy = self._dtype.freq, self._dtype.fiscal_year_start
         for o in self._ord:
             yield pd.NaT if o == NAT else JalaliPeriod(o, f, fy)
@@ -553,7 +554,7 @@ class JalaliArray(ExtensionArray):
         return np.asarray(self, dtype=object) if (isinstance(dtype, np.dtype) and dtype.kind == "O") \
             else super().astype(dtype, copy=copy)
 
-    def _formatter(self, boxed: bool = False):  # noqa: ANN202
+    def _formatter(self, boxed: bool = False) -> Callable[[Any], str]:
         return lambda v: "NaT" if v is pd.NaT else str(v)
 
     def _reduce(self, name: str, *, skipna: bool = True, keepdims: bool = False, **kwargs: Any) -> Any:
@@ -570,7 +571,7 @@ class JalaliArray(ExtensionArray):
         ords = [v.ordinal for v in values if isinstance(v, JalaliPeriod) and v.dtype == self._dtype]
         return np.isin(self._ord, np.array(ords, dtype=np.int64)) & (self._ord != NAT)
 
-    def searchsorted(self, value: Any, side: str = "left", sorter: Any = None) -> Any:
+    def searchsorted(self, value: Any, side: Literal["left", "right"] = "left", sorter: Any = None) -> Any:
         v = value._ord if isinstance(value, JalaliArray) else _ordinals_of(
             [value] if not pd.api.types.is_list_like(value) else list(value), self._dtype)
         out = np.searchsorted(self._ord, v, side=side, sorter=sorter)
@@ -593,7 +594,7 @@ class JalaliArray(ExtensionArray):
         return out
 
     # --- comparison and arithmetic on ordinals
-    def _other(self, other: Any) -> np.ndarray | None:
+    def _other(self, other: Any) -> np.ndarray | np.int64 | None:
         if isinstance(other, (pd.Series, pd.Index)):
             other = other.array
         if isinstance(other, JalaliArray):
@@ -621,12 +622,12 @@ class JalaliArray(ExtensionArray):
         valid = (self._ord != NAT) & (np.asarray(o) != NAT)
         return op(self._ord, o) & valid
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         if isinstance(other, (pd.DataFrame, pd.Series, pd.Index)):
             return NotImplemented
         return self._compare(other, np.equal, False)
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         if isinstance(other, (pd.DataFrame, pd.Series, pd.Index)):
             return NotImplemented
         return ~self._compare(other, np.equal, False)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import re
 
-FORMS = (("D", re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")),
-         ("W", re.compile(r"^(\d{4})-W(\d{1,2})$", re.I)),
-         ("M", re.compile(r"^(\d{4})-(\d{1,2})$")),
-         ("Q", re.compile(r"^(\d{4})-?Q([1-4])$", re.I)),
-         ("Y", re.compile(r"^(\d{4})$")))
+FORMS = (("D", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")),
+         ("W", re.compile(r"(\d{4})-W(\d{1,2})", re.I)),
+         ("M", re.compile(r"(\d{4})-(\d{1,2})")),
+         ("Q", re.compile(r"(\d{4})-?Q([1-4])", re.I)),
+         ("Y", re.compile(r"(\d{4})")))
 
 
 def read_form(text: str) -> tuple[str, re.Match[str]] | None:
     """The kind of period ("D", "W", "M", "Q" or "Y") a text is written as, with its parts (year first);
     None for any other text."""
     for kind, pattern in FORMS:
-        m = pattern.match(text)
+        m = pattern.fullmatch(text)  # the whole text: '2026\n' is not a year
         if m:
             return kind, m
     return None

@@ -67,9 +67,10 @@ def current() -> str:
 @contextmanager
 def using(locale: Any) -> Iterator[str]:
     """with using("fa"): ... — the locale active inside the block only (this thread / task only)."""
-    token = _override.set(normalize(locale))
+    active = normalize(locale)
+    token = _override.set(active)
     try:
-        yield _override.get()
+        yield active
     finally:
         _override.reset(token)
 
@@ -164,7 +165,8 @@ def ngettext(singular: str, plural: str, count: int, locale: Any = None, /, **va
 
 def pgettext(context: str, message: str, locale: Any = None, /, **values: Any) -> str:
     """gettext with a context, for words that translate differently by use ("Jalali month": "Dey")."""
-    return _fmt(translations(language(locale)).pgettext(context, message), values, locale)
+    text = translations(language(locale)).pgettext(context, message)
+    return _fmt(text, values, locale)  # type: ignore[arg-type]  # Babel types pgettext() `str | object`; it gives str
 
 
 def npgettext(context: str, singular: str, plural: str, count: int, locale: Any = None, /,

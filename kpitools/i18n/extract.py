@@ -29,9 +29,12 @@ def notebook(fileobj: Any, keywords: Any, comment_tags: Any, options: dict) -> I
         if cell.get("cell_type") == "markdown" and source.strip():
             yield index, None, source.strip(), [f"markdown cell {index}"]
         elif cell.get("cell_type") == "code":
+            # Babel's annotations are off: extract_python() takes the options every extractor gets (typed as a
+            # TypedDict) and yields (lineno, funcname, messages, comments), not the tuple its alias declares
             for lineno, funcname, messages, comments in extract_python(
-                    io.BytesIO(source.encode("utf-8")), keywords, comment_tags, options):
-                yield index, funcname, messages, comments + [f"code cell {index}, line {lineno}"]
+                    io.BytesIO(source.encode("utf-8")), keywords, comment_tags, options):  # type: ignore[arg-type]
+                where = f"code cell {index}, line {lineno}"
+                yield index, funcname, messages, comments + [where]  # type: ignore[operator]
 
 
 def registry(fileobj: Any, keywords: Any, comment_tags: Any, options: dict) -> Iterator[tuple]:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -365,8 +365,9 @@ def period_kind(p: Any) -> str:
     return freq_of(p)
 
 
-def month_name(month: int, locale: Any = None, calendar: str = "gregorian", width: str = "wide",
-               context: str = "stand-alone") -> str:
+def month_name(month: int, locale: Any = None, calendar: str = "gregorian",
+               width: Literal["abbreviated", "narrow", "wide"] = "wide",
+               context: Literal["format", "stand-alone"] = "stand-alone") -> str:
     """"October" / "октябрь" (stand-alone) / "октября" (context "format", in a date) / "Mehr" / "مهر"."""
     loc = normalize(locale)
     if calendar == "jalali":

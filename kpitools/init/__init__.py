@@ -69,8 +69,9 @@ def make_draft(folder: Path, target: Path, ask: Ask | None = None) -> Draft:
         if f.name in used:
             continue
         if f.name in also:
-            notes.append(f"{f.name} also looks like {also[f.name]}, which is read from {chosen[also[f.name]].file.name}: "
-                         "kpitools reads one file per table (put the rows in one file)")
+            notes.append(f"{f.name} also looks like {also[f.name]}, which is read from "
+                         f"{chosen[also[f.name]].file.name}: kpitools reads one file per table "
+                         "(put the rows in one file)")
         else:
             notes.append(f"{f.name} was not used: no table it fits, and no key that a table's rows look up")
     value, why = currency(tables)

@@ -20,7 +20,17 @@ from kpitools.data.join import key_text
 from kpitools.data.schema import TABLES
 from kpitools.data.sniff import ENCODING_NAMES
 
-from .recognise import FACTS, ColumnProfile, FileProfile, Pick, Recognised, match_columns, name_score, named_as
+from .recognise import (
+    FACTS,
+    ColumnProfile,
+    DateStyle,
+    FileProfile,
+    Pick,
+    Recognised,
+    match_columns,
+    name_score,
+    named_as,
+)
 from .words import CURRENCY_NAMES, EXCLUDE_VALUES, LOOKUP_NAMES, MONEY, PRICE_NAMES, SAFE_VALUE, TEST_WORD, VALUES, norm
 
 PRICES = {norm(w) for w in PRICE_NAMES}
@@ -221,9 +231,9 @@ def _joins(t: TableDraft, others: list[FileProfile], base: Path) -> None:
     for _, n, canonical, pick in offers:
         if all(canonical not in p for p in taken.values()):
             taken.setdefault(n, {})[canonical] = pick
-    for n, (j, _, price) in enumerate(found):
+    for n, (join, _, price) in enumerate(found):
         if n in taken or price:
-            _apply(t, j, taken.get(n, {}), price)
+            _apply(t, join, taken.get(n, {}), price)
 
 
 def _join(t: TableDraft, other: FileProfile, base: Path) -> tuple[JoinDraft, dict[str, Pick], str | None] | None:
@@ -231,7 +241,8 @@ def _join(t: TableDraft, other: FileProfile, base: Path) -> tuple[JoinDraft, dic
     kinds = {source: TABLES[t.table].column(c).kind for c, source in t.mapped.items()}
     best = None
     for mine, col in t.file.columns.items():
-        if col.date or (col.numeric and not col.integer) or kinds.get(mine) in ("money", "float", "int", "date", "bool"):
+        if (col.date or (col.numeric and not col.integer)
+                or kinds.get(mine) in ("money", "float", "int", "date", "bool")):
             continue
         left = t.file.key_values(mine)
         for theirs, ocol in other.columns.items():
@@ -348,9 +359,10 @@ def _values(t: TableDraft, rec: Recognised, ask: Ask | None) -> None:
     by `words.VALUES`, the others asked or, without a terminal, given the safe value and a TODO."""
     spec = TABLES[t.table]
     keep = _kept(t)
-    for canonical in [c.name for c in spec.columns if c.allowed]:
+    for column in spec.columns:
+        canonical, allowed = column.name, column.allowed
         source = t.mapped.get(canonical)
-        if source is None:
+        if not allowed or source is None:
             continue
         preset = rec.preset
         if preset and canonical in t.preset_columns:
@@ -363,7 +375,7 @@ def _values(t: TableDraft, rec: Recognised, ask: Ask | None) -> None:
         mapping: dict[str, Setting] = {}
         questions = 0
         for value, n in counts.items():
-            if value in spec.column(canonical).allowed:
+            if value in allowed:
                 continue
             if norm(value) in known:
                 if not (preset and canonical in t.preset_columns):
@@ -371,7 +383,7 @@ def _values(t: TableDraft, rec: Recognised, ask: Ask | None) -> None:
                 continue
             asking = ask if questions < MAX_ASKED else None  # past that: the safe value, and a TODO
             q = Question(t.table, source, f"{t.table}: {source} holds {value!r} ({rows(n)}). Which {canonical} "
-                                          "is it?", spec.column(canonical).allowed, SAFE_VALUE.get(canonical))
+                                          "is it?", allowed, SAFE_VALUE.get(canonical))
             given, asked = answer(q, asking)
             questions += asked
             if given is None:
@@ -411,7 +423,7 @@ def _dates(t: TableDraft, files: list[FileProfile], ask: Ask | None) -> None:
             t.dates.setdefault("date_format", {})[source] = Setting(fmt, f"two-digit years ({style.example}): "
                                                                          "the century is 2000")
             continue
-        evidence = _date_evidence(col, file, files)
+        evidence = _date_evidence(style, file, files)
         guess = DAY if evidence is None or evidence[0] else MONTH
         q = Question(t.table, source, f"{t.table}: {source} ({file.name}) has dates like {_readings(style.example)}. "
                                       "Day-first or month-first?", (DAY, MONTH), guess if evidence else None)
@@ -448,17 +460,18 @@ def _readings(example: str) -> str:
     return f"{example!r} ({a} {MONTHS[b - 1]} day-first, {b} {MONTHS[a - 1]} month-first)"
 
 
-def _date_evidence(col: ColumnProfile, file: FileProfile, files: list[FileProfile]) -> tuple[bool, str] | None:
-    """Day-first (True) or month-first, and why, from what else the exports say; None when nothing does."""
-    decided = [(c, f) for f in [file, *(f for f in files if f is not file)] for c in f.columns.values()
+def _date_evidence(style: DateStyle, file: FileProfile, files: list[FileProfile]) -> tuple[bool, str] | None:
+    """Day-first (True) or month-first for a column of `file` with dates of `style`, and why, from what else
+    the exports say; None when nothing does."""
+    decided = [(c.name, c.date, f) for f in [file, *(f for f in files if f is not file)] for c in f.columns.values()
                if c.date and c.date.style in ("dayfirst", "monthfirst")]
-    decided.sort(key=lambda cf: (cf[1] is not file, cf[0].date.sep != col.date.sep))
+    decided.sort(key=lambda cdf: (cdf[2] is not file, cdf[1].sep != style.sep))
     if decided:
-        c, f = decided[0]
+        name, date, f = decided[0]
         where = "in the same file" if f is file else f"in {f.name}"
-        return c.date.style == "dayfirst", f"{c.name} {where} is {c.date.style.replace('first', '-first')} " \
-                                           f"({c.date.example})"
-    if col.date.sep == ".":
+        return date.style == "dayfirst", f"{name} {where} is {date.style.replace('first', '-first')} " \
+                                         f"({date.example})"
+    if style.sep == ".":
         return True, "dates written with dots (31.12.2024) are day-first"
     if NON_LATIN.search(" ".join(file.columns)):
         return True, "the headers are Russian, Persian or Arabic, where dates are written day-first"

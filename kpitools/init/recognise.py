@@ -10,6 +10,7 @@ amount non-negative numbers, a table's id unique values.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -125,7 +126,8 @@ def read_folder(folder: Path) -> list[FileProfile]:
         raise DataError([Problem("no CSV, Excel or Parquet files in this folder", file=str(folder),
                                  hint=f"put the exports here (one of: {', '.join(READABLE)}), or give the "
                                       "folder that holds them")])
-    files, problems = [], []
+    files: list[FileProfile] = []
+    problems: list[Problem] = []
     for path in paths:
         try:
             files.append(read_file(path))
@@ -213,14 +215,14 @@ def date_style(sample: pd.Series, values: pd.Series) -> DateStyle | None:
         return DateStyle("text" if "a date as" in read.expected else "iso", first)
     both = {flag: read_dates(sample, "date", (), ReadOptions(dayfirst=flag)) for flag in (True, False)}
     if all(r.errors for r in both.values()):  # two-digit years: the century must be stated
-        first = next((v for v in values if re.match(NUMERIC, v)), None)
-        if first is None:
+        numeric = next((v for v in values if re.match(NUMERIC, v)), None)
+        if numeric is None:
             return None
         fits = [flag for flag in (True, False)
-                if pd.to_datetime(values, format=_format(first, flag, "%y"), errors="coerce").notna().all()]
+                if pd.to_datetime(values, format=_format(numeric, flag, "%y"), errors="coerce").notna().all()]
         if not fits:
             return None
-        return DateStyle("two_digit", first, _sep(first), fits[0] if len(fits) == 1 else None)
+        return DateStyle("two_digit", numeric, _sep(numeric), fits[0] if len(fits) == 1 else None)
     bad = {flag: int(r.bad.sum()) for flag, r in both.items()}
     if min(bad.values()) > 0.5 * len(values):
         return None
@@ -296,7 +298,7 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def match_columns(file: FileProfile, table: str, skip: set[str] = frozenset(),
+def match_columns(file: FileProfile, table: str, skip: AbstractSet[str] = frozenset(),
                   sources: list[str] | None = None) -> dict[str, Pick]:
     """The best source column for each canonical column of `table` (other than `skip`), by name and content;
     one source column feeds one canonical column (status and stage may share one, see `propose`)."""
@@ -311,7 +313,8 @@ def match_columns(file: FileProfile, table: str, skip: set[str] = frozenset(),
             why = fits(col, spec.column(canonical), key=canonical == spec.key) if score else None
             if why:
                 found.append((score, canonical, name, why if score == 1 else f"named like {canonical}; {why}"))
-    if table in FACTS and spec.key and spec.key not in skip:  # an id column not named after the table: unique, named *id
+    # an id column not named after the table: unique, named *id
+    if table in FACTS and spec.key and spec.key not in skip:
         for name in sources if sources is not None else file.columns:
             col = file.columns[name]
             if re.search(r"(^| )(id|№)$", norm(name)) and col.unique and col.share > 0.99:
@@ -399,7 +402,7 @@ def recognise_canonical(file: FileProfile) -> Recognised | None:
 
 def choose_tables(files: list[FileProfile]) -> dict[str, Recognised]:
     """One file per canonical table, the best-scoring first; a file is one table at most."""
-    options = []
+    options: list[Recognised] = []
     for file in files:
         options.extend(r for r in (recognise_preset(file), recognise_canonical(file)) if r is not None)
         options.extend(r for t in KINDS if (r := recognise(file, t)) is not None)

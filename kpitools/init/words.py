@@ -11,8 +11,8 @@ import unicodedata
 from kpitools.data.presets import PRESETS
 
 # Arabic letters that Persian writes with its own code points (and hamza forms), and Cyrillic ё.
-_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا", "ۀ": "ه", "ؤ": "و", "ئ": "ی", "ё": "е",
-                          "\u200c": " "})
+_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا", "ۀ": "ه", "ؤ": "و", "ئ": "ی",
+                          "ё": "е", "\u200c": " "})
 
 
 def norm(name: object) -> str:
@@ -137,7 +137,7 @@ MONEY = {"deals": "amount", "subscriptions": "mrr"}  # the money column a price 
 # --------------------------------------------------------------------------- values
 
 # status words; the CRM presets' stage names come first, these add to them
-_STATUS = {
+_STATUS: dict[str, tuple[str, ...]] = {
     "won": ("won", "closed won", "win", "success", "successful", "выиграна", "выиграно", "успешно реализовано",
             "успешно", "сделка успешна", "реализовано", "برنده", "موفق", "بسته شده موفق", "ربح", "مکسب",
             "فوز", "ناجحة", "رابحة"),
@@ -150,20 +150,22 @@ _STATUS = {
              "квалификация", "предложение", "открыта", "در جریان", "باز", "جدید", "مذاکره", "در حال مذاکره",
              "پیشنهاد", "در حال پیگیری", "مفتوحة", "مفتوح", "جدیدة", "قید التفاوض", "قید التنفیذ", "عرض"),
 }
-_DEAL_TYPE = {
+_DEAL_TYPE: dict[str, tuple[str, ...]] = {
     "new": ("new", "new business", "new customer", "новая сделка", "новый клиент", "جدید", "مشتری جدید"),
     "upsell": ("upsell", "upgrade", "existing business", "допродажа", "افزایش فروش"),
     "cross_sell": ("cross sell", "cross-sell"),
     "renewal": ("renewal", "продление", "تمدید", "تجدید"),
 }
-_ACTIVITY_TYPE = {
+_ACTIVITY_TYPE: dict[str, tuple[str, ...]] = {
     "call": ("call", "phone", "phone call", "звонок", "تماس", "مکالمه", "مکالمة", "اتصال"),
     "email": ("email", "e-mail", "mail", "письмо", "ایمیل", "بريد"),
     "meeting": ("meeting", "visit", "встреча", "جلسه", "اجتماع"),
     "demo": ("demo", "presentation", "демо", "презентация", "دمو", "عرض توضيحي"),
 }
-_DIRECTION = {"outbound": ("outbound", "outgoing", "out", "исходящий", "خروجی", "صادر"),
-              "inbound": ("inbound", "incoming", "in", "входящий", "ورودی", "وارد")}
+_DIRECTION: dict[str, tuple[str, ...]] = {
+    "outbound": ("outbound", "outgoing", "out", "исходящий", "خروجی", "صادر"),
+    "inbound": ("inbound", "incoming", "in", "входящий", "ورودی", "وارد"),
+}
 _FROM_PRESETS: dict[str, dict[str, str]] = {}
 for _preset in PRESETS.values():
     for _column, _mapping in _preset.values.items():

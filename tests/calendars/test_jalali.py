@@ -352,7 +352,8 @@ def test_jalali_target_texts() -> None:
     assert values(compute(ds, "quota_attainment", period="1402-07")) == {"1402-07": 0.8}
     # a yearly Jalali target: monthly periods cannot split it, the year uses it
     yearly = deals_ds(targets[2:])
-    assert values(compute(yearly, "quota_attainment", freq="Y", period="1402")) == {"1402": pytest.approx(6200 / 99_000)}
+    assert values(compute(yearly, "quota_attainment", freq="Y", period="1402")) == {
+        "1402": pytest.approx(6200 / 99_000)}
     # on a Gregorian report the Jalali months are spread by days: September 2023 = 22 days of Shahrivar 1402
     # (31 days, 3100) + 8 days of Mehr 1402 (30 days, 4000)
     greg = deals_ds(targets[:2], calendar="gregorian")

@@ -21,7 +21,7 @@ PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def template(tmp_path_factory: pytest.TempPathFactory):
     pot = tmp_path_factory.mktemp("pot") / "kpitools.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", "-k", "NP_:1c,2", "-k", "NN_:1,2", "--no-location",
@@ -30,12 +30,12 @@ def template(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         return read_po(f)
 
 
-def _catalog(lang: str):  # noqa: ANN202
+def _catalog(lang: str):
     with (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "kpitools.po").open("rb") as f:
         return read_po(f, locale=lang)
 
 
-def test_extraction_finds_every_kind_of_text(template) -> None:  # noqa: ANN001
+def test_extraction_finds_every_kind_of_text(template) -> None:
     ids = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in template if m.id}
     assert ("KPI", "Win rate") in ids and ("benchmark", "≥ 15%") in ids  # the registry
     assert len([1 for c, _ in ids if c == "KPI"]) >= 69
@@ -48,7 +48,7 @@ def test_extraction_finds_every_kind_of_text(template) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_message_is_translated(template, lang: str) -> None:  # noqa: ANN001
+def test_every_message_is_translated(template, lang: str) -> None:
     catalog = _catalog(lang)
     missing = []
     for m in template:
