@@ -12,9 +12,11 @@ Anywhere this cannot work it does nothing.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, lru_cache
+
+Control = tuple[Callable[[], int], Callable[[int], None]]  # (get, set) thread count
 
 _SYMBOLS = (  # (get, set) thread-count functions, by BLAS build
     ("openblas_get_num_threads", "openblas_set_num_threads"),
@@ -26,7 +28,7 @@ _SYMBOLS = (  # (get, set) thread-count functions, by BLAS build
 
 
 @cache
-def _control(path: str) -> tuple[object, object] | None:
+def _control(path: str) -> Control | None:
     try:
         lib = ctypes.CDLL(path)
     except OSError:
@@ -38,7 +40,7 @@ def _control(path: str) -> tuple[object, object] | None:
 
 
 @lru_cache(maxsize=1)  # reading /proc/self/maps costs ~10 ms; kpitools.forecast has loaded scipy by now
-def _controls() -> list[tuple[object, object]]:
+def _controls() -> list[Control]:
     """(get, set) function pairs of every loaded OpenBLAS or MKL library."""
     try:
         with open("/proc/self/maps") as f:

@@ -21,31 +21,32 @@ Levels = float | Sequence[float]
 
 
 def check_levels(level: Levels) -> tuple[float, ...]:
-    levels = (level,) if np.isscalar(level) else tuple(level)  # type: ignore[arg-type]
-    if not all(0 < float(lv) < 100 for lv in levels):
-        raise ValueError(f"interval levels must be percentages between 0 and 100, got {levels}")
-    return tuple(sorted({float(lv) for lv in levels}))
+    levels = [float(lv) for lv in np.atleast_1d(np.asarray(level, dtype=float))]
+    if not all(0 < lv < 100 for lv in levels):
+        raise ValueError(f"interval levels must be percentages between 0 and 100, got {tuple(levels)}")
+    return tuple(sorted(set(levels)))
 
 
 def fit_model(y: np.ndarray, m: int, horizon: int, model: str = "auto", *,
               fast: bool = False, folds: int = 3) -> Fitted:
     """Fit the requested model to a gap-free array.
 
-    model: "auto" (all families), a family ("snaive", "naive", "ets", "sarima",
-    "theta": AICc within it) or one member's name, e.g. "ETS(M,Ad,M)".
+    model: "auto" (ETS, Theta and their mean by back-test, see select.py), a
+    family ("snaive", "naive", "ets", "sarima", "theta": AICc within it) or one
+    member's name, e.g. "ETS(M,Ad,M)".
     Fewer than 4 points: the naive forecast, with a warning; so is "auto" on a
-    constant series.
+    constant series. fast is kept for compatibility and changes nothing: "auto"
+    is the same, cheap selection everywhere.
     """
     if len(y) < 4:
         warnings.warn(f"only {len(y)} points: using the naive forecast", UserWarning, stacklevel=3)
         return fit_snaive(y, 1)
     if model == "naive" or (model == "auto" and np.ptp(y) == 0):  # constant: nothing to model
         return fit_snaive(y, 1)
-    families = models.FAST_FAMILIES if fast else models.FAMILIES
     if model == "auto":
-        return select(y, m, horizon, models.candidates(y, m, families, fast), folds).fit
+        return select(y, m, horizon, models.candidates(y, m, models.AUTO_FAMILIES, fast=True), folds).fit
     if model in models.FAMILIES:
-        cands = models.candidates(y, m, (model,), fast)
+        cands = models.candidates(y, m, (model,))
         if not cands:
             raise ValueError(f"model {model!r} needs more data than {len(y)} points")
         return select(y, m, horizon, cands).fit
@@ -71,8 +72,11 @@ def forecast(y: pd.Series, horizon: int, model: str = "auto", level: Levels = (8
     Non-negative KPIs (nonnegative=None: y never below 0) never get a negative
     forecast: mean and bounds are clipped at 0 — for a quantile this is exact
     (the quantile of max(Y, 0)).
-    fast=True uses the cheaper panel selection: ETS by AICc only (see
-    models.candidates and panel.py).
+    model: "auto" (default) chooses among ETS, Theta and their mean by a
+    rolling-origin back-test (see select.py); a family ("ets", "theta",
+    "sarima", "snaive", "naive") or a member ("ETS(M,Ad,M)") forces a choice.
+    fast: kept for compatibility, no effect (panels and single series share
+    the one selection).
     """
     if int(horizon) < 1:
         raise ValueError("horizon must be at least 1")
@@ -129,7 +133,7 @@ def backtest(y: pd.Series, horizon: int, folds: int = 3, model: str = "auto",
     if min(starts) < 1:
         raise ValueError(f"{n} points are too few for {folds} folds of {horizon} (step {step})")
     points, rows = [], []
-    periods = period_span(reg.start, reg.start + (n - 1), name=None)
+    periods = period_span(reg.start, reg.start + (n - 1)).rename(None)
     for i, o in enumerate(starts):
         train = pd.Series(reg.values[:o], index=periods[:o])
         fc = forecast(train, horizon, model, levels, season_length=m, missing=missing, **options)

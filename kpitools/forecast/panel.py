@@ -8,11 +8,9 @@ per series: a task costs a pickle round trip and the pool's bookkeeping, which
 would be a large share of a ~0.1 s fit. Workers fit with one BLAS thread —
 with several processes per core, BLAS threads only fight each other.
 
-Panels default to the cheaper selection (fast=True, see `models.candidates`):
-ETS chosen by AICc among up to nine members (error type matching the season),
-with no back-test, instead of up to fifteen ETS members, the SARIMA grid,
-Theta, seasonal naive, their combination and three back-test folds.
-bench/forecast.py measures both, for time and accuracy.
+Panels use the same selection as a single series (model="auto": ETS, Theta
+and their mean by back-test, select.py), so a group's forecast is the one
+`forecast` gives for that series. bench/forecast.py measures time and accuracy.
 """
 from __future__ import annotations
 
@@ -64,8 +62,8 @@ def forecast_panel(df: pd.DataFrame, by: str | Sequence[str] | None = None, valu
 
     One series per combination of `by` and the `kpi` column (when present).
     workers: processes (default: the CPUs this process may use; 1 = no pool).
-    fast: the cheaper panel selection (default) or, with fast=False, the same
-    as `forecast`; folds: back-test folds for fast=False (default 3).
+    model, folds: as for `forecast` (default "auto", 3 folds); fast is kept
+    for compatibility and changes nothing.
     Groups that cannot be forecast are left out, with one warning listing them.
     """
     by = [by] if isinstance(by, str) else list(by or [])

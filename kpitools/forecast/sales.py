@@ -109,7 +109,9 @@ def projected_total(history: pd.Series, actual_to_date: float, elapsed: float,
 def probability_of_target(history: pd.Series, actual_to_date: float, elapsed: float,
                           target: float, **options) -> float:
     """P(current period's total ≥ target); see `projected_total`."""
-    return projected_total(history, actual_to_date, elapsed, target, **options).probability
+    probability = projected_total(history, actual_to_date, elapsed, target, **options).probability
+    assert probability is not None  # always set when a target is given
+    return probability
 
 
 def _deal_probability(deals: pd.DataFrame, stage_probability: Mapping[str, float] | None) -> pd.Series:

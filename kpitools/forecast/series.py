@@ -17,6 +17,7 @@ from ..calendars.jalali import JalaliArray, JalaliDtype, JalaliPeriod
 from ..calendars.periods import period_span
 
 Missing = Literal["zero", "interpolate"]
+Kind = Literal["period", "timestamp_start", "timestamp_end", "string"]  # how the input labelled periods
 
 # Seasonal period by frequency (pandas period frequency "base" codes).
 SEASON_LENGTH = {"M": 12, "Q": 4, "W": 52, "D": 7, "Y": 1, "h": 24}
@@ -28,7 +29,7 @@ class Regular:
 
     values: np.ndarray
     start: pd.Period | JalaliPeriod
-    kind: Literal["period", "timestamp_start", "timestamp_end", "string"]
+    kind: Kind
 
     @property
     def freq(self) -> str:
@@ -39,7 +40,7 @@ class Regular:
         return self.start + (len(self.values) - 1)
 
 
-def to_periods(index: pd.Index | pd.Series, freq: str | None = None) -> tuple[pd.PeriodIndex, str]:
+def to_periods(index: pd.Index | pd.Series, freq: str | None = None) -> tuple[pd.PeriodIndex, Kind]:
     """Convert period, datetime or string labels to a PeriodIndex (Jalali periods: an Index of them); also
     return their kind."""
     index = pd.Index(index)
@@ -55,8 +56,9 @@ def to_periods(index: pd.Index | pd.Series, freq: str | None = None) -> tuple[pd
         freq = freq or _guess_freq(index)
         periods = index.to_period(freq)
         starts = periods.to_timestamp(how="start")
-        kind = "timestamp_start" if (index.normalize() == starts).all() else "timestamp_end"
-        return periods, kind
+        if (index.normalize() == starts).all():
+            return periods, "timestamp_start"
+        return periods, "timestamp_end"
     if len(index) and isinstance(index[0], pd.Period):  # object index of Periods
         return pd.PeriodIndex(index), "period"
     labels = index.astype(str)
@@ -117,7 +119,7 @@ def season_length(freq: str) -> int:
 
 def future_index(reg: Regular, horizon: int) -> pd.Index:
     """The `horizon` periods after the series, as the same kind of labels as the input."""
-    periods = period_span(reg.last + 1, reg.last + horizon, name=None)
+    periods = period_span(reg.last + 1, reg.last + horizon).rename(None)
     return relabel(periods, reg.kind)
 
 
