@@ -19,15 +19,17 @@ Conventions of this family:
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..calendars.periods import NO_PERIOD, get_calendar, like, next_starts, period_dtype, period_starts, to_index
 from ..data import Dataset
-from ._common import cell_codes, complete, count_frame, divide, flow, grid
+from .declare import simple
+from .engine import cell_codes, complete, count_frame, divide, flow, grid
 from .memo import memo, period_ordinals, to_period
 from .registry import Benchmark, Option, kpi
 
@@ -145,24 +147,41 @@ def _combinations(acts: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame] | None:
                 lambda: _combine(acts, cols))
 
 
+def _category_decoder(n: int, dtype: pd.CategoricalDtype) -> Callable[[np.ndarray], Any]:
+    """Category codes back from states 0..n (n: missing)."""
+    return lambda d: pd.Categorical.from_codes(np.where(d == n, -1, d), dtype=dtype)
+
+
+def _given_decoder(d: np.ndarray) -> np.ndarray:
+    return np.where(d == 1, 1.0, np.nan)  # 1: a response time is given
+
+
+def _boolean_decoder(d: np.ndarray) -> Any:
+    return pd.array([False, True, None], dtype="boolean").take(d)
+
+
+def _bool_decoder(d: np.ndarray) -> np.ndarray:
+    return np.array([False, True]).take(d)
+
+
 def _combine(acts: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    states, decoders = [], []
+    states: list[tuple[np.ndarray, int]] = []
+    decoders: list[Callable[[np.ndarray], Any]] = []
     for c in cols:
         s = acts[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
             n = len(s.cat.categories)
             states.append((np.where(s.array.codes < 0, n, s.array.codes), n + 1))
-            decoders.append(lambda d, n=n, dtype=s.dtype: pd.Categorical.from_codes(np.where(d == n, -1, d),
-                                                                                    dtype=dtype))
+            decoders.append(_category_decoder(n, s.dtype))
         elif c == "response_minutes":  # the masks only ask whether it is given
             states.append((s.notna().to_numpy().astype(np.int64), 2))
-            decoders.append(lambda d: np.where(d == 1, 1.0, np.nan))
+            decoders.append(_given_decoder)
         elif isinstance(s.dtype, pd.BooleanDtype):
             states.append((s.to_numpy(dtype="int8", na_value=2).astype(np.int64), 3))
-            decoders.append(lambda d: pd.array([False, True, None], dtype="boolean").take(d))
+            decoders.append(_boolean_decoder)
         else:  # numpy bool
             states.append((s.to_numpy().astype(np.int64), 2))
-            decoders.append(lambda d: np.array([False, True]).take(d))
+            decoders.append(_bool_decoder)
     key = np.zeros(len(acts), dtype=np.int64)
     for values, n in states:
         key *= n
@@ -243,19 +262,27 @@ def _present_codes(df: pd.DataFrame, date: str, freq: str, fiscal_year_start: in
     return out
 
 
-def active_reps(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
+def active_reps(ds: Dataset, freq: str, by: Sequence[str]) -> pd.DataFrame:
     """The reps active in each period and group: columns `period, *by, rep` (rep once when `by`
-    holds it), distinct.
+    holds it), distinct. The one rule for "active rep" (activities_per_rep, revenue_per_rep and the
+    rep leaderboard all count reps with it).
 
-    A rep is active in P when they have an activity in P, or a deal created or
-    closed in P (deals count only when the deals table has a rep column and every
-    `by` column). Key columns are plain objects with None for a missing value.
+    A rep is active in P when they have an activity in P, or a deal created or closed in P, won or
+    lost: a rep whose only event in P is a lost deal was selling in P, and counts. Deals count when the
+    deals table has a rep column and every `by` column; an activity counts toward a group through its
+    own `by` columns, else through its deal (deal_id), and is left out of a grouping it cannot be placed
+    in. Key columns are plain objects with None for a missing value.
     """
+    by = list(by)
     parts = []
+    deals = ds.tables.get("deals")
     acts = ds.tables.get("activities")
     if acts is not None and all(c in acts.columns for c in ["rep", *by]):
         parts.append(_present(acts, "at", freq, ds.fiscal_year_start, by, ds.calendar))
-    deals = ds.tables.get("deals")
+    elif acts is not None and {"rep", "at"} <= set(acts.columns):
+        placed = _placed(acts, deals, by)
+        if placed is not None:
+            parts.append(_present(placed, "at", freq, ds.fiscal_year_start, by, ds.calendar))
     if deals is not None and all(c in deals.columns for c in ["rep", *by]):
         for date in ("created_at", "closed_at"):
             if date in deals.columns:
@@ -267,12 +294,45 @@ def active_reps(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
     return out.drop_duplicates(ignore_index=True)
 
 
+def _placed(acts: pd.DataFrame, deals: pd.DataFrame | None, by: list[str]) -> pd.DataFrame | None:
+    """The activities with each `by` column they lack read from their deal (deal_id); activities whose
+    deal is unknown are left out. None when a column can be found neither way."""
+    cols: dict[str, pd.Series] = {}
+    for c in by:
+        if c in acts.columns:
+            cols[c] = acts[c]
+        elif deals is not None and "deal_id" in acts.columns and {"deal_id", c} <= set(deals.columns):
+            cols[c] = acts["deal_id"].map(deals.drop_duplicates("deal_id").set_index("deal_id")[c])
+        else:
+            return None
+    frame = pd.DataFrame({**cols, "rep": acts["rep"], "at": acts["at"]}, index=acts.index)
+    known = np.ones(len(frame), dtype=bool)
+    for c in by:
+        if c not in acts.columns:
+            known &= frame[c].notna().to_numpy()
+    return frame[known]
+
+
+def active_rep_count(ds: Dataset, freq: str, by: Sequence[str], table: pd.DataFrame) -> pd.DataFrame:
+    """Number of active reps (see `active_reps`) per period and group, over the groups of `table`
+    (0 where none is active)."""
+    by = list(by)
+    counts = active_reps(ds, freq, by).groupby(["period", *by], dropna=False).size().astype("float64")
+    if by:  # match the table's dtypes so complete() merges the keys
+        idx = counts.index.to_frame(index=False)
+        for c in by:
+            idx[c] = idx[c].astype(table[c].dtype)
+        counts.index = pd.MultiIndex.from_frame(idx)
+    return complete(counts, ds, freq, by, table, 0.0)
+
+
 def _working_days(ds: Dataset, periods: pd.PeriodIndex) -> np.ndarray:
     """Working days of each period (Monday-Friday; Saturday-Wednesday in the Jalali calendar), clipped to
     the dataset's first and last date."""
-    if len(periods) == 0:
-        return np.zeros(0)
-    first, last = ds.date_range
+    dr = ds.date_range
+    if len(periods) == 0 or dr is None:
+        return np.zeros(len(periods))
+    first, last = dr
     start = np.maximum(period_starts(periods).values, first.normalize().to_datetime64())
     end = np.minimum(next_starts(periods).values, (last.normalize() + pd.Timedelta(days=1)).to_datetime64())
     start = start.astype("datetime64[D]")
@@ -290,7 +350,7 @@ def _working_days(ds: Dataset, periods: pd.PeriodIndex) -> np.ndarray:
                        "period (default): per rep per period; day: per working day (Monday-Friday; "
                        "Saturday-Wednesday with calendar jalali) in the period; week: per five working days"),
      })
-def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: str | None = None,
+def activities_per_rep(ds: Dataset, freq: str = "M", by: Sequence[str] = (), type: str | None = None,
                        per: str = "period") -> pd.DataFrame:
     """Activities in the period / reps active in the period (a rep is active with an activity, or a deal
     created or closed, in the period, so a rep without activity counts with zero); with per="day" also
@@ -303,22 +363,11 @@ def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: s
     dataset's first date to its last, so a partial month at either end is not understated.
     Inbound and outbound activities both count.
     """
-    if type not in (None, *TYPES):
-        raise ValueError(f"type must be None or one of {', '.join(TYPES)}, not {type!r}")
-    if per not in ("period", "day", "week"):
-        raise ValueError(f"per must be period, day or week, not {per!r}")
     by = list(by)
     acts = ds.activities
     num = _count(ds, freq, by, (lambda df: pd.Series(True, index=df.index)) if type is None
                  else (lambda df: _is(df, "type", type)))
-    present = active_reps(ds, freq, by)
-    counts = present.groupby(["period", *by], dropna=False).size().astype("float64")
-    if by:  # match the activities' dtypes so complete() merges the keys
-        idx = counts.index.to_frame(index=False)
-        for c in by:
-            idx[c] = idx[c].astype(acts[c].dtype)
-        counts.index = pd.MultiIndex.from_frame(idx)
-    den = complete(counts, ds, freq, by, acts, 0.0)
+    den = active_rep_count(ds, freq, by, acts)
     out = divide(num, den, by, "no active reps in the period")
     if per != "period":
         periods = grid(ds, freq)
@@ -335,7 +384,7 @@ def activities_per_rep(ds: Dataset, freq: str = "M", by: list[str] = (), type: s
 @kpi("call_reach_rate", name="Call reach rate", unit="ratio", direction="higher",
      needs=["activities", "activities.reached"], family=FAMILY, benchmark=Benchmark("≥ 30% (40–50% ideal)", low=0.30),
      source="000 #2: cold-call rule 30/50/50")
-def call_reach_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def call_reach_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Outbound calls that reached the intended person / outbound calls, calls made in the period.
 
     Benchmark from seed 000's cold-call rule 30/50/50: at least 30% (40–50% ideal). The seed also
@@ -349,7 +398,7 @@ def call_reach_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
 @kpi("call_qualification_rate", name="Call qualification rate", unit="ratio", direction="higher",
      needs=["activities", "activities.reached", "activities.qualified"], family=FAMILY,
      benchmark=Benchmark("≥ 50%", low=0.50), source="000 #2: cold-call rule 30/50/50")
-def call_qualification_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def call_qualification_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Reached outbound calls whose person was qualified / reached outbound calls, calls made in the period.
 
     Benchmark from seed 000's cold-call rule 30/50/50: at least 50% (the seed's other wording, 30/30/50,
@@ -364,7 +413,7 @@ def call_qualification_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) ->
 @kpi("call_conversion_rate", name="Call conversion rate", unit="ratio", direction="higher",
      needs=["activities", "activities.qualified", "activities.converted"], family=FAMILY,
      benchmark=Benchmark("≥ 50%", low=0.50), source="000 #2: cold-call rule 30/50/50")
-def call_conversion_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def call_conversion_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Qualified outbound calls that converted (took the desired next step) / qualified outbound calls,
     calls made in the period.
 
@@ -384,7 +433,7 @@ def call_conversion_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd
 
 @kpi("email_open_rate", name="E-mail open rate", unit="ratio", direction="higher",
      needs=["activities", "activities.opened"], family=FAMILY, source="003 #4")
-def email_open_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def email_open_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Outbound e-mails opened / outbound e-mails sent in the period.
 
     An empty `opened` counts as not opened; an e-mail with an empty direction is outbound unless it
@@ -398,7 +447,7 @@ def email_open_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
 @kpi("email_reply_rate", name="E-mail reply rate", unit="ratio", direction="higher",
      needs=["activities", "activities.reached"], family=FAMILY, benchmark=Benchmark("≥ 30%", low=0.30),
      source="000: cold e-mail rule 30/30/50")
-def email_reply_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def email_reply_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Outbound e-mails that got a reply (reached) / outbound e-mails sent in the period.
 
     Benchmark: at least 30%, the reply figure of seed 000's 30/30/50 rule for cold e-mail (the seed
@@ -410,31 +459,33 @@ def email_reply_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Dat
                  "no outbound e-mails sent in the period")
 
 
-@kpi("email_response_minutes", name="E-mail response time", unit="minutes", direction="lower",
-     needs=["activities", "activities.response_minutes"], family=FAMILY,
-     benchmark=Benchmark("≤ 60 minutes", high=60.0), source="000: answer within an hour",
-     options={"statistic": Option("mean", ("mean", "median"), "mean (default) or median of the response times")})
-def email_response_minutes(ds: Dataset, freq: str = "M", by: list[str] = (), statistic: str = "mean") -> pd.DataFrame:
-    """Mean response_minutes of the inbound e-mails received in the period (option statistic="median").
+def answered_inbound(acts: pd.DataFrame) -> pd.Series:
+    """Inbound e-mails that carry a response time (see `_emails`)."""
+    return _emails(acts)[1] & acts["response_minutes"].notna().to_numpy(dtype=bool)
+
+
+email_response_minutes = simple(
+    "email_response_minutes", name="E-mail response time", unit="minutes", direction="lower", family=FAMILY,
+    needs=["activities", "activities.response_minutes"], benchmark=Benchmark("≤ 60 minutes", high=60.0),
+    source="000: answer within an hour",
+    table="activities", time="at", expr="response_minutes", where=answered_inbound,
+    note="no answered inbound e-mails in the period",
+    agg=Option("mean", ("mean", "median"), "mean (default) or median of the response times"),
+    doc="""Mean response_minutes of the inbound e-mails received in the period (option statistic="median").
 
     Inbound e-mails are e-mails whose direction is inbound, or empty when they carry a response time
-    (an outbound e-mail has none; the open and reply rates use the same split). Inbound e-mails never answered have no response time and are not
-    counted. Benchmark: answer within 60 minutes (seed 000).
-    """
-    if statistic not in ("mean", "median"):
-        raise ValueError(f"statistic must be mean or median, not {statistic!r}")
-    acts = ds.activities
-    where = _emails(acts)[1] & acts["response_minutes"].notna().to_numpy(dtype=bool)
-    return flow(ds, acts, "at", freq, list(by), "response_minutes", agg=statistic, where=where,
-                note="no answered inbound e-mails in the period")
+    (an outbound e-mail has none; the open and reply rates use the same split). Inbound e-mails never
+    answered have no response time and are not counted. Benchmark: answer within 60 minutes (seed 000).""")
 
 
 @kpi("demos_booked", name="Meetings and demos", unit="count", direction="higher", needs=["activities"],
      family=FAMILY, additive=True, source="002 #4")
-def demos_booked(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def demos_booked(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Count of meetings and demos held in the period (activities of type meeting or demo, by `at`).
 
     The activities table records when a meeting takes place, not when it was booked, so the period
-    is the meeting's date.
+    is the meeting's date. A plain count, but not a `simple` declaration: it runs on this family's
+    joint counting pass (one bincount of the activities per cell and per combination of the columns
+    the family's filters read), which a declaration's own pass over the table cannot beat.
     """
     return _count(ds, freq, list(by), lambda df: _is(df, "type", "meeting") | _is(df, "type", "demo"))

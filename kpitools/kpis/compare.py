@@ -36,7 +36,7 @@ from ..data import Dataset
 from .compute import PeriodSpec, prepare, run
 from .registry import KPI, REGISTRY, Benchmark
 from .status import THRESHOLDS, against_benchmark, against_target
-from .targets import last_date, targets_for
+from .targets import targets_for
 
 COLUMNS = ["kpi", "name", "unit", "direction", "value", "previous", "change", "change_pct", "good", "last_year",
            "yoy_change", "yoy_pct", "target", "benchmark", "status"]
@@ -49,6 +49,15 @@ _MEASURES: dict[str, tuple[str, str]] = {
     "count": ("count", "higher"),
     "revenue": ("money", "higher"),
 }
+
+
+def _benchmark_text(b: Benchmark | None) -> str | None:
+    return b.text if b is not None else None
+
+
+def _rated(value: float, b: Benchmark | None) -> str | None:
+    """A value rated against a KPI's benchmark; None when the KPI has none."""
+    return None if b is None else against_benchmark(value, b.low, b.high)
 
 
 def _meta(kpi_id: str) -> tuple[str, str, str, Benchmark | None]:
@@ -69,7 +78,7 @@ def _meta(kpi_id: str) -> tuple[str, str, str, Benchmark | None]:
 
 def last_complete_period(ds: Dataset, freq: str) -> Any:
     """The last period (of the dataset's calendar) that ended on or before the dataset's last date."""
-    as_of = last_date(ds)
+    as_of = ds.as_of
     if as_of is None:
         raise ValueError("the dataset has no dates")
     p = period_at(as_of, freq, ds.fiscal_year_start, ds.calendar)
@@ -141,7 +150,7 @@ def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: Period
     out["name"] = out["kpi"].map(lambda k: meta[k][0])
     out["unit"] = out["kpi"].map(lambda k: meta[k][1])
     out["direction"] = out["kpi"].map(lambda k: meta[k][2])
-    out["benchmark"] = out["kpi"].map(lambda k: meta[k][3].text if meta[k][3] else None).astype("string")
+    out["benchmark"] = out["kpi"].map(lambda k: _benchmark_text(meta[k][3])).astype("string")
     for c in ("value", "previous", "last_year"):
         out[c] = out[c].astype("float64").replace([np.inf, -np.inf], np.nan)
     out["change"] = out["value"] - out["previous"]
@@ -157,8 +166,7 @@ def compare(ds: Dataset, kpis: str | Iterable[str] | None = None, period: Period
     out["target"] = _targets(req, out, p, by)
     status = against_target(out["value"], out["target"], out["direction"], thresholds)
     no_target = out["target"].isna()
-    bench = pd.Series([None if meta[k][3] is None else against_benchmark(v, meta[k][3].low, meta[k][3].high)
-                       for v, k in zip(out["value"], out["kpi"])],
+    bench = pd.Series([_rated(v, meta[k][3]) for v, k in zip(out["value"], out["kpi"])],
                       index=out.index, dtype="string")
     out["status"] = status.where(~no_target, bench).astype("string")
 

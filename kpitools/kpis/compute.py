@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -33,10 +33,10 @@ from ..calendars.periods import (
 )
 from ..data import Dataset
 from ..data.schema import DIMENSIONS, TABLES
-from ._common import as_by
-from .registry import KPI, REGISTRY, Option
+from .engine import as_by
+from .registry import KPI, REGISTRY, Option, allowed, check_options
 
-PeriodSpec = str | pd.Period | JalaliPeriod | Sequence[str | pd.Period | JalaliPeriod] | None
+PeriodSpec: TypeAlias = str | pd.Period | JalaliPeriod | Sequence[str | pd.Period | JalaliPeriod] | None
 
 
 @dataclass
@@ -115,19 +115,20 @@ def _a(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
-def _valid(name: str, value: Any, option: Option) -> tuple[bool, Any]:
+def _valid(k: KPI, name: str, value: Any) -> tuple[bool, Any]:
+    """Whether `value` fits KPI k's option `name` (coerced to the default's type, then checked against
+    the declared choices, as the KPI function itself checks them), and the coerced value."""
     try:
-        v = _coerce(name, value, option)
+        v = _coerce(name, value, k.options[name])
+        check_options(k.id, k.options, {name: v})
     except ValueError:
         return False, value
-    if option.choices is not None and v not in option.choices:
-        return False, v
     return True, v
 
 
 def _choices_text(option: Option) -> str:
     if option.choices is not None:
-        return " | ".join(str(c) for c in option.choices)
+        return allowed(option)
     return _a(type(option.default).__name__) if option.default is not None else "any value"
 
 
@@ -168,13 +169,16 @@ def split_options(ds: Dataset, selected: list[KPI], options: dict[str, Any]
                              f"filters are dimension columns such as region or product")
         fits = []
         for k in declared[name]:
-            ok, v = _valid(name, value, k.options[name])
+            ok, v = _valid(k, name, value)
             if ok:
                 per_kpi[k.id][name] = v
                 fits.append(k)
         if not fits:
-            opts = {_choices_text(k.options[name]) for k in declared[name]}
-            raise ValueError(f"invalid value for option {name}: {value!r}; expected {' or '.join(sorted(opts))}")
+            opts: dict[str, list[str]] = {}
+            for k in declared[name]:
+                opts.setdefault(_choices_text(k.options[name]), []).append(k.id)
+            expected = " or ".join(f"{text} ({', '.join(ids)})" for text, ids in sorted(opts.items()))
+            raise ValueError(f"invalid value for option {name}: {value!r}; expected {expected}")
         for k in declared[name]:
             if k not in fits:
                 skipped[k.id] = f"option {name}={value!r} does not apply (expected {_choices_text(k.options[name])})"
@@ -241,7 +245,7 @@ def period_spans(period: PeriodSpec, fiscal_year_start: int = 1, calendar: str =
     if period is None:
         return None
     items: list[Any]
-    if is_period(period) or isinstance(period, str):
+    if isinstance(period, (str, pd.Period, JalaliPeriod)):
         items = [period]
     else:
         items = list(period)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..data import Dataset
 from . import recurring
-from ._common import as_by, divide, flow, grid
+from .engine import as_by, divide, flow, grid
 from .registry import Benchmark, Option, kpi
 
 FAMILY = "customers"
@@ -146,8 +146,6 @@ def _cac(ds: Dataset, freq: str, by: list[str], categories, strict: bool) -> pd.
 
 def _margin(ds: Dataset, freq: str, by: list[str], margin: str, gross_margin: float) -> pd.DataFrame:
     """Gross margin per period (and group when deals have the `by` columns); never NaN."""
-    if margin not in ("deals", "constant"):
-        raise ValueError(f"margin must be 'deals' or 'constant', not {margin!r}")
     deals = ds.deals
     if margin == "constant" or not ds.has("deals", "cost"):
         periods = grid(ds, freq)
@@ -192,7 +190,7 @@ def _clv_frame(ds: Dataset, freq: str, by: list[str], discounted: bool, discount
 
 @kpi("cac", name="Customer acquisition cost", unit="money", direction="lower", needs=["spend", "subscriptions"],
      family=FAMILY, options={"categories": _CATEGORIES}, source="002 #8; 003 #10")
-def cac(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEND_CATEGORIES) -> pd.DataFrame:
+def cac(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES) -> pd.DataFrame:
     """Σ sales and marketing spend in the period / new customers in the period (first paying month);
     per channel (or campaign, region) when spend has that column — new customers are then split by
     the customer's channel (customers table, else first won deal)."""
@@ -202,7 +200,7 @@ def cac(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEND_CATEG
 @kpi("cac_payback_months", name="CAC payback", unit="months", direction="lower",
      needs=["spend", "subscriptions"], family=FAMILY, benchmark=Benchmark("< 12 months", high=12),
      options={"categories": _CATEGORIES, "margin": _MARGIN, "gross_margin": _GROSS_MARGIN}, source="004 #3")
-def cac_payback_months(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEND_CATEGORIES,
+def cac_payback_months(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES,
                        margin: str = "deals", gross_margin: float = 0.8) -> pd.DataFrame:
     """cac / (arpu × gross margin): months of a new customer's gross profit needed to earn back what
     acquiring it cost."""
@@ -223,7 +221,7 @@ def cac_payback_months(ds: Dataset, freq: str = "M", by: list[str] = (), categor
 @kpi("clv", name="Customer lifetime value", unit="money", direction="higher", needs=["subscriptions"],
      family=FAMILY, options={"discounted": _DISCOUNTED, "discount_rate": _DISCOUNT_RATE, "margin": _MARGIN,
                              "gross_margin": _GROSS_MARGIN}, source="002 #9; 003 #8")
-def clv(ds: Dataset, freq: str = "M", by: list[str] = (), discounted: bool = False, discount_rate: float = 0.01,
+def clv(ds: Dataset, freq: str = "M", by: Sequence[str] = (), discounted: bool = False, discount_rate: float = 0.01,
         margin: str = "deals", gross_margin: float = 0.8) -> pd.DataFrame:
     """arpu × gross margin / monthly customer churn rate (churn pooled over the period's months);
     NaN when churn is 0. Discounted: m·r / (1 + d − r), m = arpu × margin, r = 1 − churn."""
@@ -250,7 +248,7 @@ def _clv_vs_cac(ds: Dataset, freq: str, by: list[str], op: str, categories, disc
      needs=["subscriptions", "spend"], family=FAMILY,
      options={"categories": _CATEGORIES, "discounted": _DISCOUNTED, "discount_rate": _DISCOUNT_RATE,
               "margin": _MARGIN, "gross_margin": _GROSS_MARGIN}, source="004 #5")
-def clv_net(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEND_CATEGORIES, discounted: bool = False,
+def clv_net(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES, discounted: bool = False,
             discount_rate: float = 0.01, margin: str = "deals", gross_margin: float = 0.8) -> pd.DataFrame:
     """clv − cac (the expected gross profit of a new customer net of what acquiring it cost)."""
     return _clv_vs_cac(ds, freq, as_by(by), "minus", categories, discounted, discount_rate, margin, gross_margin)
@@ -260,7 +258,7 @@ def clv_net(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEND_C
      family=FAMILY, benchmark=Benchmark("≥ 3", low=3),
      options={"categories": _CATEGORIES, "discounted": _DISCOUNTED, "discount_rate": _DISCOUNT_RATE,
               "margin": _MARGIN, "gross_margin": _GROSS_MARGIN}, source="rule of thumb ≥ 3")
-def ltv_to_cac(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEND_CATEGORIES,
+def ltv_to_cac(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES,
                discounted: bool = False, discount_rate: float = 0.01, margin: str = "deals",
                gross_margin: float = 0.8) -> pd.DataFrame:
     """clv / cac."""
@@ -272,7 +270,7 @@ def ltv_to_cac(ds: Dataset, freq: str = "M", by: list[str] = (), categories=SPEN
      options={"months": Option(6, None, "a customer counts as lost when it stops paying within this many "
                                         "months after the sale's month (default 6)")},
      source="003 #3")
-def churn_after_sale(ds: Dataset, freq: str = "M", by: list[str] = (), months: int = 6) -> pd.DataFrame:
+def churn_after_sale(ds: Dataset, freq: str = "M", by: Sequence[str] = (), months: int = 6) -> pd.DataFrame:
     """Share of the new customers won in the period (won deals of type new, one per customer and group,
     by closed_at) that stop paying within `months` months of the sale (a churn movement in the months
     after the sale's month, up to sale month + months). Use by=["rep"] for the per-rep view. Sales whose
@@ -320,7 +318,7 @@ def churn_after_sale(ds: Dataset, freq: str = "M", by: list[str] = (), months: i
 
 @kpi("nps", name="Net promoter score", unit="score", direction="higher", needs=["surveys"], family=FAMILY,
      per_customer=True, source="000 #25")
-def nps(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def nps(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """% promoters (score 9–10) − % detractors (0–6) over the survey answers given in the period,
     from −100 to 100. Groups (region, segment...) are read per customer."""
     by = as_by(by)

@@ -1,4 +1,4 @@
-"""Vectorised building blocks shared by the KPI families.
+"""The KPI engine: vectorised building blocks shared by every KPI family (and by `declare`).
 
 Every helper returns the tidy shape KPI functions return: columns
 `period, *by, value, note`, one row per period of the dataset's period grid and
@@ -431,6 +431,11 @@ def combine(frames: dict[str, pd.DataFrame], by: list[str]) -> pd.DataFrame:
     parts = [f.assign(measure=name) for name, f in frames.items()]
     out = pd.concat(parts, ignore_index=True)
     return out[["period", *by, "measure", "value", "note"]]
+
+
+def won(deals: pd.DataFrame) -> pd.Series:
+    """The rows of a deals table that are won deals (status "won"; a missing status is not won)."""
+    return deals["status"].eq("won")
 
 
 def require_columns(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:

@@ -23,11 +23,14 @@ available for M, Q and Y periods only.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ._common import as_by, combine, divide, flow
+from .declare import simple
+from .engine import as_by, combine, divide, flow
 from .memo import memo, to_period
 from .pipeline import _keys
 from .registry import Benchmark, Option, kpi
@@ -46,12 +49,6 @@ _COLUMN = dict(STAGES)
 _BASIS = Option("period", ("period", "cohort"),
                 "period (default): events in the period ÷ entries to the previous stage in the period; cohort: of "
                 "the leads created in the period, the share that reached the stage by the as-of date")
-
-
-def _check(name: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"option {name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
 
 
 def _reach(ds: Dataset, by: list[str]) -> tuple[pd.DataFrame, set[str]]:
@@ -132,7 +129,6 @@ def _visitors(ds: Dataset, template: pd.DataFrame, freq: str, by: list[str]) -> 
 
 
 def _stage_rate(ds: Dataset, freq: str, by: list[str], basis: str, stage: str, prev: str) -> pd.DataFrame:
-    _check("basis", basis, ("period", "cohort"))
     frame, available = _reach(ds, by)
     num = _count(ds, frame, available, stage, freq, by, basis)
     den = _count(ds, frame, available, prev, freq, by, basis)
@@ -149,7 +145,7 @@ def _reason(prev: str, basis: str) -> str:
 
 @kpi("visitor_to_lead_rate", name="Visitor-to-lead rate", unit="ratio", direction="higher",
      needs=["leads", "traffic"], family=FAMILY, source="001 #1")
-def visitor_to_lead_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def visitor_to_lead_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """leads created in the period / website visitors in the period (traffic table)."""
     by = as_by(by)
     leads = flow(ds, ds.leads, "created_at", freq, by, agg="count")
@@ -158,7 +154,7 @@ def visitor_to_lead_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd
 
 @kpi("lead_to_mql_rate", name="Lead-to-MQL rate", unit="ratio", direction="higher",
      needs=["leads", "leads.mql_at"], family=FAMILY, options={"basis": _BASIS}, source="001 #2")
-def lead_to_mql_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "period") -> pd.DataFrame:
+def lead_to_mql_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
     """MQLs / leads: leads becoming marketing-qualified in the period / leads created in the period.
 
     A lead with a later stage but no mql_at counts as an MQL (skipped stage).
@@ -169,14 +165,14 @@ def lead_to_mql_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: st
 @kpi("mql_to_sql_rate", name="MQL-to-SQL rate", unit="ratio", direction="higher",
      needs=["leads", "leads.mql_at", "leads.sql_at"], family=FAMILY, options={"basis": _BASIS},
      source="002 #21, 001 #3")
-def mql_to_sql_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "period") -> pd.DataFrame:
+def mql_to_sql_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
     """SQLs / MQLs: leads becoming sales-qualified in the period / leads becoming marketing-qualified in it."""
     return _stage_rate(ds, freq, as_by(by), basis, "sql", "mql")
 
 
 @kpi("lead_to_opportunity_rate", name="Lead-to-opportunity rate", unit="ratio", direction="higher",
      needs=["leads", "leads.opportunity_at"], family=FAMILY, options={"basis": _BASIS}, source="003 #6b, 004 #8")
-def lead_to_opportunity_rate(ds: Dataset, freq: str = "M", by: list[str] = (),
+def lead_to_opportunity_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (),
                              basis: str = "period") -> pd.DataFrame:
     """leads converted to opportunities in the period / leads created in the period."""
     return _stage_rate(ds, freq, as_by(by), basis, "opportunity", "lead")
@@ -185,29 +181,27 @@ def lead_to_opportunity_rate(ds: Dataset, freq: str = "M", by: list[str] = (),
 @kpi("lead_conversion_rate", name="Lead conversion rate", unit="ratio", direction="higher",
      needs=["leads", "leads.converted_at"], family=FAMILY, options={"basis": _BASIS},
      benchmark=Benchmark("1%–10%", low=0.01, high=0.10), source="002 #5, 004 #10")
-def lead_conversion_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "period") -> pd.DataFrame:
+def lead_conversion_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
     """leads converted to customers in the period / leads created in the period."""
     return _stage_rate(ds, freq, as_by(by), basis, "won", "lead")
 
 
-@kpi("avg_time_to_convert_days", name="Average time to convert", unit="days", direction="lower",
-     needs=["leads", "leads.converted_at"], family=FAMILY,
-     options={"statistic": Option("mean", ("mean", "median"), "mean (default) or median of the conversion times")},
-     source="002 #7")
-def avg_time_to_convert_days(ds: Dataset, freq: str = "M", by: list[str] = (), statistic: str = "mean") -> pd.DataFrame:
-    """mean(converted_at − created_at) in days over leads converted in the period."""
-    by = as_by(by)
-    _check("statistic", statistic, ("mean", "median"))
-    leads = ds.leads
-    frame = pd.DataFrame({c: leads[c] for c in by}, index=leads.index, copy=False)
-    frame["converted_at"] = leads["converted_at"]
-    frame["_days"] = (leads["converted_at"] - leads["created_at"]) / pd.Timedelta(days=1)
-    return flow(ds, frame, "converted_at", freq, by, "_days", agg=statistic, note="no leads converted in the period")
+def days_to_convert(leads: pd.DataFrame) -> pd.Series:
+    """Each lead's time to convert in days: converted_at − created_at."""
+    return (leads["converted_at"] - leads["created_at"]) / pd.Timedelta(days=1)
+
+
+avg_time_to_convert_days = simple(
+    "avg_time_to_convert_days", name="Average time to convert", unit="days", direction="lower", family=FAMILY,
+    needs=["leads", "leads.converted_at"], source="002 #7",
+    table="leads", time="converted_at", expr=days_to_convert, note="no leads converted in the period",
+    agg=Option("mean", ("mean", "median"), "mean (default) or median of the conversion times"),
+    doc="mean(converted_at − created_at) in days over leads converted in the period.")
 
 
 @kpi("funnel", name="Sales funnel", unit="table", direction="higher", needs=["leads"], family=FAMILY,
      kind="table", dimensions=("stage",), options={"basis": _BASIS}, source="001, 004")
-def funnel(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "period") -> pd.DataFrame:
+def funnel(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
     """counts at each stage visitor → lead → MQL → SQL → opportunity → won, with the step rate
     (count ÷ the previous stage's count).
 
@@ -218,7 +212,6 @@ def funnel(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "perio
     each stage (visitors: those of the period).
     """
     by = as_by(by)
-    _check("basis", basis, ("period", "cohort"))
     frame, available = _reach(ds, by)
     counts = {s: _count(ds, frame, available, s, freq, by, basis) for s, _ in STAGES}
     counts = {"visitor": _visitors(ds, counts["lead"], freq, by), **counts}

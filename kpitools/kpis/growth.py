@@ -1,34 +1,34 @@
 """A. Revenue and growth."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from ..calendars.periods import is_period_dtype, like, shift_months
+from ..calendars.periods import shift_months
 from ..data import Dataset
-from ._common import combine, complete, divide, flow
-from .memo import to_period
+from .activity import active_rep_count
+from .declare import ratio, simple
+from .engine import combine, divide, flow, won
 from .registry import Option, kpi
 
 FAMILY = "growth"
 
 
 def _won(ds: Dataset) -> pd.Series:
-    return ds.deals["status"].eq("won")
+    return won(ds.deals)
 
 
-@kpi("revenue", name="Revenue", unit="money", direction="higher", needs=["deals"], family=FAMILY,
-     additive=True, source="all seeds")
-def revenue(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
-    """Σ amount of won deals with closed_at in the period."""
-    return flow(ds, ds.deals, "closed_at", freq, list(by), "amount", where=_won(ds))
+revenue = simple(
+    "revenue", name="Revenue", unit="money", direction="higher", family=FAMILY, additive=True, source="all seeds",
+    table="deals", time="closed_at", agg="sum", expr="amount", where=won,
+    doc="Σ amount of won deals with closed_at in the period.")
 
-
-@kpi("won_deals", name="Won deals", unit="count", direction="higher", needs=["deals"], family=FAMILY,
-     additive=True)
-def won_deals(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
-    """Count of won deals with closed_at in the period."""
-    return flow(ds, ds.deals, "closed_at", freq, list(by), agg="count", where=_won(ds))
+won_deals = simple(
+    "won_deals", name="Won deals", unit="count", direction="higher", family=FAMILY, additive=True,
+    table="deals", time="closed_at", agg="count", where=won,
+    doc="Count of won deals with closed_at in the period.")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -80,7 +80,7 @@ def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
      options={"compare": Option("previous", ("previous", "yoy"),
                                 "previous: vs the period before (default); yoy: vs the same period a year earlier")},
      source="002 #1")
-def sales_growth(ds: Dataset, freq: str = "M", by: list[str] = (), compare: str = "previous") -> pd.DataFrame:
+def sales_growth(ds: Dataset, freq: str = "M", by: Sequence[str] = (), compare: str = "previous") -> pd.DataFrame:
     """(revenue_P − revenue_base) / revenue_base, base = the previous period (compare="previous") or the
     same period a year earlier (compare="yoy"); NaN when the base revenue is 0 or outside the data."""
     by = list(by)
@@ -88,11 +88,9 @@ def sales_growth(ds: Dataset, freq: str = "M", by: list[str] = (), compare: str 
     if compare == "previous":
         base_p = rev["period"] - 1
         what = "the previous period"
-    elif compare == "yoy":
+    else:  # yoy
         base_p = _base_periods(rev["period"], freq, ds.fiscal_year_start, 12)
         what = "the same period a year earlier"
-    else:
-        raise ValueError(f"compare must be 'previous' or 'yoy', not {compare!r}")
     base = _with_base(rev, by, base_p)
     ok = base.notna() & (base != 0)
     value = np.where(ok, (rev["value"] - base) / base.where(ok, 1.0), np.nan)
@@ -104,7 +102,7 @@ def sales_growth(ds: Dataset, freq: str = "M", by: list[str] = (), compare: str 
      options={"months": Option(12, None, "window length T in months (default 12); at freq Q or Y a multiple "
                                          "of 3 or 12")},
      source="002 #1 (CMGR)")
-def cmgr(ds: Dataset, freq: str = "M", by: list[str] = (), months: int = 12) -> pd.DataFrame:
+def cmgr(ds: Dataset, freq: str = "M", by: Sequence[str] = (), months: int = 12) -> pd.DataFrame:
     """(S_T / S_0)^(1/T) − 1 with T = `months`, S_T = revenue of the period and S_0 = revenue of the period
     T months earlier (both at the chosen frequency); NaN when S_0 is 0 or before the data."""
     by = list(by)
@@ -123,12 +121,10 @@ def cmgr(ds: Dataset, freq: str = "M", by: list[str] = (), months: int = 12) -> 
                          f"revenue was 0 {months} months earlier")
 
 
-@kpi("avg_purchase_value", name="Average purchase value", unit="money", direction="higher", needs=["deals"],
-     family=FAMILY, source="002 #14, 004 #13")
-def avg_purchase_value(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
-    """revenue / won_deals over deals won in the period."""
-    by = list(by)
-    return divide(revenue(ds, freq, by), won_deals(ds, freq, by), by, "no won deals in the period")
+avg_purchase_value = ratio(
+    "avg_purchase_value", name="Average purchase value", unit="money", direction="higher", family=FAMILY,
+    source="002 #14, 004 #13", numerator="revenue", denominator="won_deals", reason="no won deals in the period",
+    doc="revenue / won_deals over deals won in the period.")
 
 
 @kpi("avg_profit_margin", name="Average profit margin", unit="ratio", direction="higher",
@@ -137,7 +133,7 @@ def avg_purchase_value(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.D
                                   "revenue: (Σ amount − Σ cost) / Σ amount (default); "
                                   "mean_of_deals: mean of each deal's (amount − cost) / amount")},
      source="002 #15; per rep 004 #15")
-def avg_profit_margin(ds: Dataset, freq: str = "M", by: list[str] = (), weighting: str = "revenue") -> pd.DataFrame:
+def avg_profit_margin(ds: Dataset, freq: str = "M", by: Sequence[str] = (), weighting: str = "revenue") -> pd.DataFrame:
     """(Σ amount − Σ cost) / Σ amount over won deals closed in the period that have a cost (revenue-weighted;
     weighting="mean_of_deals" averages each deal's margin). Won deals without a cost are left out of both sums
     and the note counts them."""
@@ -151,13 +147,11 @@ def avg_profit_margin(ds: Dataset, freq: str = "M", by: list[str] = (), weightin
         margin = amount.copy()
         margin["value"] = amount["value"] - cost["value"]
         out = divide(margin, amount, by, "no revenue from won deals with a cost in the period")
-    elif weighting == "mean_of_deals":
+    else:  # mean_of_deals
         positive = d["amount"] > 0
         per_deal = ((d["amount"] - d["cost"]) / d["amount"].where(positive)).rename("_margin")
         out = flow(ds, d.assign(_margin=per_deal), "closed_at", freq, by, "_margin", agg="mean",
                    where=won & has_cost & positive, note="no won deals with a cost in the period")
-    else:
-        raise ValueError(f"weighting must be 'revenue' or 'mean_of_deals', not {weighting!r}")
     excluded = flow(ds, d, "closed_at", freq, by, agg="count", where=won & ~has_cost)
     out = out.merge(excluded[["period", *by, "value"]].rename(columns={"value": "_excluded"}),
                     on=["period", *by], how="left")
@@ -173,83 +167,15 @@ def avg_profit_margin(ds: Dataset, freq: str = "M", by: list[str] = (), weightin
 
 @kpi("revenue_per_rep", name="Revenue per rep", unit="money", direction="higher", needs=["deals", "deals.rep"],
      family=FAMILY, source="004 #14")
-def revenue_per_rep(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
-    """revenue / number of reps with a won deal or an activity in the period.
+def revenue_per_rep(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
+    """revenue / number of reps active in the period: reps with an activity, or a deal created or closed
+    (won or lost), in it (the rule of activities_per_rep and the rep leaderboard, `active_reps`).
 
     An activity counts toward a group through its own by-columns, else through its deal (deal_id);
     activities that cannot be placed in a group are left out of that grouping."""
     by = list(by)
-    d = ds.deals
-    won = d[_won(ds).fillna(False).to_numpy(dtype=bool) & d["closed_at"].notna().to_numpy() & d["rep"].notna().to_numpy()]
-    parts = [_active_reps(to_period(won["closed_at"], freq, ds.fiscal_year_start, ds.calendar), won, by)]
-    if ds.has("activities", "rep") and "at" in ds.activities.columns:
-        a = ds.activities
-        a = a[(a["at"].notna() & a["rep"].notna()).to_numpy()]
-        cols = {}
-        for c in by:
-            if c in a.columns:
-                cols[c] = a[c]
-            elif "deal_id" in a.columns and c in d.columns:  # place the activity through its deal
-                lookup = d.drop_duplicates("deal_id").set_index("deal_id")[c]
-                cols[c] = a["deal_id"].map(lookup)
-            else:
-                cols = None
-                break
-        if cols is not None:
-            act = pd.DataFrame({**cols, "rep": a["rep"]}, index=a.index)
-            placed = pd.Series(True, index=act.index)
-            for c in by:
-                if c not in a.columns:  # an activity whose deal is unknown has no group
-                    placed &= act[c].notna()
-            act = act[placed.to_numpy()]
-            parts.append(_active_reps(to_period(a.loc[act.index, "at"], freq, ds.fiscal_year_start, ds.calendar),
-                                      act, by))
-    reps = pd.concat(parts, ignore_index=True).drop_duplicates()
-    counts = reps.groupby(["period", *by], dropna=False).size().astype("float64")
-    active = complete(counts, ds, freq, by, d, 0.0)
+    active = active_rep_count(ds, freq, by, ds.deals)
     return divide(revenue(ds, freq, by), active, by, "no active reps in the period")
-
-
-def _codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes 0..n-1 of a column and the value of each code (missing values get a code too)."""
-    if is_period_dtype(s.dtype):
-        ordinals = s.array.asi8
-        low = int(ordinals.min()) if len(ordinals) else 0
-        codes = ordinals - low
-        n = int(codes.max()) + 1 if len(codes) else 0
-        return codes, pd.Index(like(np.arange(low, low + n), s.dtype))
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64)
-        cats = s.cat.categories
-        codes = np.where(codes < 0, len(cats), codes)
-        return codes, pd.Index(list(cats.astype(object)) + [np.nan], dtype=object)
-    codes, uniques = pd.factorize(s, use_na_sentinel=False)
-    return codes.astype(np.int64), pd.Index(uniques, dtype=object)
-
-
-def _active_reps(period: pd.Series, rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Distinct (period, *by, rep) of some rows, by columns and rep as plain objects. Works on integer
-    codes (the activities table can hold millions of rows)."""
-    names = ["period", *by, "rep"]
-    parts = [_codes(period)] + [_codes(rows[c]) for c in by] + [_codes(rows["rep"])]
-    sizes = [max(len(u), 1) for _, u in parts]
-    if float(np.prod([float(x) for x in sizes])) >= 2.0 ** 62:  # too many combinations for one int64 key
-        frame = pd.DataFrame({n: c for n, (c, _) in zip(names, parts)}).drop_duplicates()
-        digits = [frame[n].to_numpy() for n in names]
-    else:
-        key = np.zeros(len(rows), dtype=np.int64)
-        for (c, _), size in zip(parts, sizes):
-            key = key * size + c
-        key = pd.unique(key)
-        digits = []
-        for size in reversed(sizes):
-            digits.append(key % size)
-            key = key // size
-        digits.reverse()
-    out = {}
-    for n, (_, u), d in zip(names, parts, digits):
-        out[n] = u[d] if n == "period" else u[d].to_numpy(dtype=object)
-    return pd.DataFrame(out)
 
 
 # ----------------------------------------------------------------------------- tables by dimension
@@ -272,7 +198,7 @@ def _share(values: pd.DataFrame, by: list[str], reason: str) -> pd.DataFrame:
 @kpi("product_performance", name="Product performance", unit="table", direction="higher",
      needs=["deals", "deals.product"], family=FAMILY, kind="table", dimensions=("product",),
      source="002 #17")
-def product_performance(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def product_performance(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Per product, over won deals closed in the period: revenue, won_deals, quantity (Σ units), share
     (product revenue / revenue of all products in the period and group) and rank (1 = highest revenue)."""
     by = list(by)
@@ -295,7 +221,7 @@ def product_performance(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.
 
 @kpi("sales_by_region", name="Sales by region", unit="table", direction="higher",
      needs=["deals", "deals.region"], family=FAMILY, kind="table", dimensions=("region",), source="002 #13")
-def sales_by_region(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def sales_by_region(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Per region: revenue of won deals closed in the period and its share of the period's (and group's)
     revenue."""
     by = list(by)
@@ -306,7 +232,7 @@ def sales_by_region(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
 
 @kpi("sales_by_channel", name="Sales by channel", unit="table", direction="higher",
      needs=["deals", "deals.channel"], family=FAMILY, kind="table", dimensions=("channel",), source="002 #6")
-def sales_by_channel(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def sales_by_channel(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Per channel (contact method): revenue and won_deals of deals won in the period, win_rate = won / (won +
     lost) over deals closed in the period, and avg_purchase_value = revenue / won_deals."""
     by = list(by)
@@ -326,7 +252,7 @@ def sales_by_channel(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Dat
 
 # ----------------------------------------------------------------------------- upsell / cross-sell
 
-def _deal_type_rate(ds: Dataset, freq: str, by: list[str], kind: str, basis: str) -> pd.DataFrame:
+def _deal_type_rate(ds: Dataset, freq: str, by: Sequence[str], kind: str, basis: str) -> pd.DataFrame:
     by = list(by)
     d = ds.deals
     won = _won(ds)
@@ -335,11 +261,9 @@ def _deal_type_rate(ds: Dataset, freq: str, by: list[str], kind: str, basis: str
     if basis == "count":
         num = flow(ds, d, "closed_at", freq, by, agg="count", where=existing & dtype.eq(kind))
         den = flow(ds, d, "closed_at", freq, by, agg="count", where=existing)
-    elif basis == "revenue":
+    else:  # revenue
         num = flow(ds, d, "closed_at", freq, by, "amount", where=existing & dtype.eq(kind))
         den = flow(ds, d, "closed_at", freq, by, "amount", where=existing)
-    else:
-        raise ValueError(f"basis must be 'count' or 'revenue', not {basis!r}")
     what = "won deals" if basis == "count" else "revenue from won deals"
     return divide(num, den, by, f"no {what} to existing customers in the period")
 
@@ -350,7 +274,7 @@ _BASIS = Option("count", ("count", "revenue"),
 
 @kpi("upsell_rate", name="Upsell rate", unit="ratio", direction="higher", needs=["deals", "deals.deal_type"],
      family=FAMILY, options={"basis": _BASIS}, source="004 #16")
-def upsell_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "count") -> pd.DataFrame:
+def upsell_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "count") -> pd.DataFrame:
     """Won upsell deals / won deals to existing customers (deal_type other than "new"), closed in the period;
     basis="revenue" uses their amounts. A missing deal_type counts as "new"."""
     return _deal_type_rate(ds, freq, by, "upsell", basis)
@@ -358,7 +282,7 @@ def upsell_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "
 
 @kpi("cross_sell_rate", name="Cross-sell rate", unit="ratio", direction="higher",
      needs=["deals", "deals.deal_type"], family=FAMILY, options={"basis": _BASIS}, source="004 #16")
-def cross_sell_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "count") -> pd.DataFrame:
+def cross_sell_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "count") -> pd.DataFrame:
     """Won cross_sell deals / won deals to existing customers (deal_type other than "new"), closed in the
     period; basis="revenue" uses their amounts. A missing deal_type counts as "new"."""
     return _deal_type_rate(ds, freq, by, "cross_sell", basis)
@@ -371,7 +295,7 @@ def cross_sell_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str
      options={"k": Option(3, None, "number of periods before the period whose mean revenue is the baseline "
                                    "(default 3)")},
      source="004 #17")
-def incremental_sales(ds: Dataset, freq: str = "M", by: list[str] = (), k: int = 3) -> pd.DataFrame:
+def incremental_sales(ds: Dataset, freq: str = "M", by: Sequence[str] = (), k: int = 3) -> pd.DataFrame:
     """revenue_P − baseline, baseline = mean revenue of the k periods before P (k = 3), computed for every
     period: for a campaign period it is the campaign's incremental revenue (95,000 − 75,000 = 20,000).
     NaN for the first k periods of the data."""

@@ -75,9 +75,10 @@ def _cell(v: Any) -> str:
     if v is None or v is pd.NA or v is pd.NaT:
         return ""
     if isinstance(v, (float, np.floating)):
+        v = float(v)
         if math.isnan(v):
             return ""
-        if float(v).is_integer() and abs(v) < 1e15:
+        if v.is_integer() and abs(v) < 1e15:
             return f"{v:,.0f}"
         if abs(v) >= 100:
             return f"{v:,.2f}"

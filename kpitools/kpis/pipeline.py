@@ -10,12 +10,15 @@ current amount, stage, probability and score.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from ..calendars.periods import freq_of, next_starts, parse_either, period_span, period_starts
 from ..data import Dataset
-from ._common import as_by, combine, divide, flow, grid, groups, snapshot
+from .declare import simple
+from .engine import as_by, combine, divide, flow, grid, groups, snapshot, won
 from .memo import memo
 from .registry import Benchmark, Option, kpi
 
@@ -28,7 +31,7 @@ _FREQ_ORDER = ("D", "W", "M", "Q", "Y")
 # ---------------------------------------------------------------- helpers
 
 def _won(ds: Dataset) -> pd.Series:
-    return ds.deals["status"].eq("won").fillna(False)
+    return won(ds.deals).fillna(False)
 
 
 def _closed(ds: Dataset) -> pd.Series:
@@ -61,12 +64,6 @@ def _open_end(d: pd.DataFrame) -> pd.Series:
     else:
         values = compute()
     return pd.Series(values, index=d.index, name="closed_at", copy=False)
-
-
-def _check(name: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"option {name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
 
 
 def _multiply(a: pd.DataFrame, b: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -168,16 +165,16 @@ def _revenue_targets(ds: Dataset, freq: str, by: list[str]) -> tuple[pd.DataFram
 
 # ---------------------------------------------------------------- KPIs
 
-@kpi("opportunities_created", name="Opportunities created", unit="count", direction="higher", needs=["deals"],
-     family=FAMILY, additive=True, source="002 #3, 004 #11; per rep 003 #5")
-def opportunities_created(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
-    """Count of deals with created_at in the period."""
-    return flow(ds, ds.deals, "created_at", freq, as_by(by), agg="count")
+opportunities_created = simple(
+    "opportunities_created", name="Opportunities created", unit="count", direction="higher", family=FAMILY,
+    additive=True, source="002 #3, 004 #11; per rep 003 #5",
+    table="deals", time="created_at", agg="count",
+    doc="Count of deals with created_at in the period.")
 
 
 @kpi("open_deals", name="Open deals", unit="count", direction="neutral", needs=["deals"], family=FAMILY,
      kind="snapshot", additive=True, source="002 #20, 001 #6")
-def open_deals(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def open_deals(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Count of deals open at the end of the period: created on or before its last day and
     closed_at null or after it.
 
@@ -189,7 +186,7 @@ def open_deals(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame
 
 @kpi("pipeline_value", name="Pipeline value", unit="money", direction="higher", needs=["deals"], family=FAMILY,
      kind="snapshot", additive=True, source="002 #11, 001 #7")
-def pipeline_value(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def pipeline_value(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ amount of the deals open at the end of the period."""
     by = as_by(by)
     return snapshot(ds, _open_frame(ds, by, _amount=ds.deals["amount"]), "_start", "_end", freq, by, "_amount")
@@ -197,7 +194,7 @@ def pipeline_value(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataF
 
 @kpi("weighted_pipeline", name="Weighted pipeline", unit="money", direction="higher", needs=["deals"],
      family=FAMILY, kind="snapshot", additive=True, source="Salesforce ExpectedRevenue")
-def weighted_pipeline(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def weighted_pipeline(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ amount × probability of the deals open at the end of the period; probability = the
     deal's own, else its stage's in the stages table, else the config's stage_probabilities.
 
@@ -232,7 +229,7 @@ def weighted_pipeline(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Da
                                     "gap (default, catalogue): next period's revenue target − revenue booked in "
                                     "it so far; target: the whole target (the common CRM definition)")},
      source="standard (pipeline ÷ remaining quota)")
-def pipeline_coverage(ds: Dataset, freq: str = "M", by: list[str] = (), denominator: str = "gap") -> pd.DataFrame:
+def pipeline_coverage(ds: Dataset, freq: str = "M", by: Sequence[str] = (), denominator: str = "gap") -> pd.DataFrame:
     """pipeline_value at the end of the period / (next period's revenue target − revenue
     booked in the next period).
 
@@ -244,7 +241,6 @@ def pipeline_coverage(ds: Dataset, freq: str = "M", by: list[str] = (), denomina
     is no target or the gap is ≤ 0 (target already met).
     """
     by = as_by(by)
-    _check("denominator", denominator, ("gap", "target"))
     pv = pipeline_value(ds, freq, by)
     base = _keys(pv, by)
     targets, reason = _revenue_targets(ds, freq, by)
@@ -267,9 +263,10 @@ def pipeline_coverage(ds: Dataset, freq: str = "M", by: list[str] = (), denomina
     ok = ~np.isnan(target) & (den > 0)
     out = pv[["period", *by]].copy()
     out["value"] = np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+    unmet = ("revenue target for the next period already met" if denominator == "gap"
+             else "revenue target for the next period is not positive")
     note = np.where(np.isnan(target), "no revenue target for the next period",
-                    np.where(ok, None, "revenue target for the next period already met" if denominator == "gap"
-                             else "revenue target for the next period is not positive"))
+                    np.where(ok, np.array(None, dtype=object), unmet))
     out["note"] = pd.Series(note, index=out.index, dtype="string")
     return out
 
@@ -282,7 +279,7 @@ def pipeline_coverage(ds: Dataset, freq: str = "M", by: list[str] = (), denomina
          "cohort_days": Option(90, None, "cohort basis: days after creation a deal may take to be won (default 90)"),
      },
      benchmark=Benchmark("≥ 15%", low=0.15), source="004 #9, 001 #4")
-def win_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "period",
+def win_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period",
              cohort_days: int = 90) -> pd.DataFrame:
     """won / (won + lost) over deals closed in the period.
 
@@ -291,7 +288,6 @@ def win_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "per
     data is NaN ("cohort still maturing") rather than biased low.
     """
     by = as_by(by)
-    _check("basis", basis, ("period", "cohort"))
     d = ds.deals
     if basis == "period":
         won = flow(ds, d, "closed_at", freq, by, agg="count", where=_won(ds))
@@ -311,26 +307,24 @@ def win_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "per
     return out
 
 
-@kpi("avg_sales_cycle_days", name="Average sales cycle", unit="days", direction="lower", needs=["deals"],
-     family=FAMILY,
-     options={"statistic": Option("mean", ("mean", "median"), "mean (default) or median of the cycle lengths")},
-     source="002 #19, 001 #5, 004 #7")
-def avg_sales_cycle_days(ds: Dataset, freq: str = "M", by: list[str] = (), statistic: str = "mean") -> pd.DataFrame:
-    """mean(closed_at − first_contact_at, else created_at) in days over won deals closed in the period."""
-    by = as_by(by)
-    _check("statistic", statistic, ("mean", "median"))
-    d = ds.deals
-    start = d["first_contact_at"].fillna(d["created_at"]) if "first_contact_at" in d.columns else d["created_at"]
-    frame = pd.DataFrame({c: d[c] for c in by}, index=d.index, copy=False)
-    frame["closed_at"] = d["closed_at"]
-    frame["_days"] = _days(d["closed_at"], start)
-    return flow(ds, frame, "closed_at", freq, by, "_days", agg=statistic, where=_won(ds),
-                note="no won deals in the period")
+def cycle_days(deals: pd.DataFrame) -> pd.Series:
+    """Each deal's sales cycle in days: closed_at − first_contact_at, else − created_at."""
+    start = deals["first_contact_at"].fillna(deals["created_at"]) if "first_contact_at" in deals.columns \
+        else deals["created_at"]
+    return _days(deals["closed_at"], start)
+
+
+avg_sales_cycle_days = simple(
+    "avg_sales_cycle_days", name="Average sales cycle", unit="days", direction="lower", family=FAMILY,
+    source="002 #19, 001 #5, 004 #7",
+    table="deals", time="closed_at", expr=cycle_days, where=won, note="no won deals in the period",
+    agg=Option("mean", ("mean", "median"), "mean (default) or median of the cycle lengths"),
+    doc="mean(closed_at − first_contact_at, else created_at) in days over won deals closed in the period.")
 
 
 @kpi("sales_velocity", name="Sales velocity", unit="money_per_day", direction="higher", needs=["deals"],
      family=FAMILY, source="standard")
-def sales_velocity(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def sales_velocity(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """open_deals at the end of the period × win_rate × average won amount / avg_sales_cycle_days
     (money per day).
 
@@ -348,7 +342,7 @@ def sales_velocity(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataF
 
 @kpi("opportunity_score", name="Opportunity score", unit="table", direction="higher",
      needs=["deals", "deals.score"], family=FAMILY, kind="table", dimensions=("score",), source="004 #12")
-def opportunity_score(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def opportunity_score(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """mean score and count per score 1..5 of the deals open at the end of the period.
 
     Tidy rows: measure "count" with score "1".."5" (open deals with that score) and

@@ -41,6 +41,7 @@ Conventions shared by every KPI of this module:
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,7 +49,7 @@ import pandas as pd
 
 from ..calendars.periods import ordinals, period_ends, period_starts
 from ..data import Dataset
-from ._common import as_by, combine, divide, flow, grid
+from .engine import as_by, combine, divide, flow, grid
 from .memo import to_period
 from .registry import Option, kpi
 
@@ -396,7 +397,8 @@ def mrr_movements(subscriptions: pd.DataFrame, by: list[str] | tuple[str, ...] =
     out["movement"] = pd.Categorical(_CODE_NAMES[eng.t_mov], categories=list(MOVEMENTS))
     out["amount"] = eng.t_mrr - eng.t_prev
     out["churn_reason"] = pd.Categorical(
-        np.where(eng.t_reason == _PASSIVE, "passive", np.where(eng.t_reason == _VOLUNTARY, "voluntary", None)),
+        np.where(eng.t_reason == _PASSIVE, "passive",
+                 np.where(eng.t_reason == _VOLUNTARY, "voluntary", np.array(None, dtype=object))),
         categories=["voluntary", "passive"])
     return out.sort_values(["customer_id", *by, "month"], kind="stable").reset_index(drop=True)
 
@@ -519,7 +521,8 @@ def _start_end(eng: _Engine, sp: _Spans) -> tuple[np.ndarray, np.ndarray, np.nda
     key = _memo_key("start_end", sp, sp.ms)
     if key not in eng.memo:
         eng.memo[key] = _start_end_compute(eng, sp)
-    return tuple(a.copy() for a in eng.memo[key])  # type: ignore[return-value]
+    start, kept, passive_lost = eng.memo[key]
+    return start.copy(), kept.copy(), passive_lost.copy()
 
 
 def _start_end_compute(eng: _Engine, sp: _Spans) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -554,7 +557,8 @@ def _window(eng: _Engine, sp: _Spans, w0: np.ndarray) -> tuple[np.ndarray, np.nd
     key = _memo_key("window", sp, w0)
     if key not in eng.memo:
         eng.memo[key] = _window_compute(eng, sp, w0)
-    return tuple(a.copy() for a in eng.memo[key])  # type: ignore[return-value]
+    then, now, kept = eng.memo[key]
+    return then.copy(), now.copy(), kept.copy()
 
 
 def _window_compute(eng: _Engine, sp: _Spans, w0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -586,7 +590,7 @@ _SRC = "ChartMogul MRR movements"
 
 @kpi("mrr", name="MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY, kind="snapshot",
      additive=True, source="000 #10; ChartMogul")
-def mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ mrr of the subscriptions in the period's last month (monthly recurring revenue at period end)."""
     eng, sp = _setup(ds, freq, by)
     return _frame(eng, sp, _at(eng.mrr_gm, sp.je))
@@ -594,7 +598,7 @@ def mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
 
 @kpi("arr", name="ARR", unit="money", direction="higher", needs=_SUBS, family=FAMILY, kind="snapshot",
      additive=True, source="000 #25")
-def arr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def arr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """12 × MRR at the end of the period."""
     eng, sp = _setup(ds, freq, by)
     return _frame(eng, sp, 12.0 * _at(eng.mrr_gm, sp.je))
@@ -607,21 +611,21 @@ def _movement_kpi(ds: Dataset, freq: str, by, code: int) -> pd.DataFrame:
 
 @kpi("new_mrr", name="New MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY,
      additive=True, source=_SRC)
-def new_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def new_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ MRR of customers in their first paying month ever, over the months of the period."""
     return _movement_kpi(ds, freq, by, _NEW)
 
 
 @kpi("expansion_mrr", name="Expansion MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY,
      additive=True, source=_SRC)
-def expansion_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def expansion_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ (mrr_m − mrr_{m−1}) of paying customers whose MRR went up, over the months of the period."""
     return _movement_kpi(ds, freq, by, _EXP)
 
 
 @kpi("contraction_mrr", name="Contraction MRR", unit="money", direction="lower", needs=_SUBS, family=FAMILY,
      additive=True, source=_SRC)
-def contraction_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def contraction_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ (mrr_{m−1} − mrr_m) of customers whose MRR went down but stayed > 0, over the months of
     the period (a positive amount)."""
     return _movement_kpi(ds, freq, by, _CON)
@@ -629,7 +633,7 @@ def contraction_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
 
 @kpi("churned_mrr", name="Churned MRR", unit="money", direction="lower", needs=_SUBS, family=FAMILY,
      additive=True, source=_SRC)
-def churned_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def churned_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ mrr_{m−1} of customers who stopped paying in month m (first month with no row or mrr 0),
     over the months of the period (a positive amount)."""
     return _movement_kpi(ds, freq, by, _CHURN)
@@ -637,14 +641,14 @@ def churned_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFram
 
 @kpi("reactivation_mrr", name="Reactivation MRR", unit="money", direction="higher", needs=_SUBS,
      family=FAMILY, additive=True, source=_SRC)
-def reactivation_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def reactivation_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Σ MRR of customers paying again after at least one month at zero, over the months of the period."""
     return _movement_kpi(ds, freq, by, _REACT)
 
 
 @kpi("net_new_mrr", name="Net new MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY,
      additive=True, source="002 #10; ChartMogul")
-def net_new_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def net_new_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """new + expansion + reactivation − contraction − churned MRR in the period
     (= MRR at end − MRR at start)."""
     eng, sp = _setup(ds, freq, by)
@@ -654,7 +658,7 @@ def net_new_mrr(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFram
 
 @kpi("expansion_mrr_growth", name="Expansion MRR growth", unit="ratio", direction="higher", needs=_SUBS,
      family=FAMILY, source="002 #10")
-def expansion_mrr_growth(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def expansion_mrr_growth(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """(expansion MRR_P − expansion MRR_{P−1}) / expansion MRR_{P−1}."""
     eng, sp = _setup(ds, freq, by)
     cur = _flow(eng, sp, eng.amount_gm[_EXP])
@@ -678,7 +682,7 @@ def expansion_mrr_growth(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd
                               "customers paying at the start; monthly: the average monthly rate over the "
                               "period's months, Σ churned customers / Σ customers at each month's start "
                               "(the same for freq M)")})
-def customer_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis: str = "period") -> pd.DataFrame:
+def customer_churn_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
     """Customers lost in the period / customers paying at the start of the period (lost = paying
     at the start, not paying at the end; customers who joined and left inside the period count in
     neither).
@@ -693,17 +697,15 @@ def customer_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = (), basis:
         at_start = np.zeros_like(eng.paying_gm)
         at_start[:, 1:] = eng.paying_gm[:, :-1]  # customers paying the month before each month
         value, notes = _ratio(lost, _flow(eng, sp, at_start), NO_START)
-    elif basis == "period":
+    else:  # period
         start, kept, _ = _start_end(eng, sp)
         value, notes = _ratio(start - kept, start, NO_START)
-    else:
-        raise ValueError(f"basis must be 'period' or 'monthly', not {basis!r}")
     return _frame(eng, sp, value, notes)
 
 
 @kpi("gross_mrr_churn_rate", name="Gross MRR churn rate", unit="ratio", direction="lower", needs=_SUBS,
      family=FAMILY, source="002 #16; ChartMogul")
-def gross_mrr_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def gross_mrr_churn_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """(churned + contraction MRR in the period) / MRR at the start of the period."""
     eng, sp = _setup(ds, freq, by)
     a = eng.amount_gm
@@ -713,7 +715,7 @@ def gross_mrr_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd
 
 @kpi("net_mrr_churn_rate", name="Net MRR churn rate", unit="ratio", direction="lower", needs=_SUBS,
      family=FAMILY, source="ChartMogul")
-def net_mrr_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def net_mrr_churn_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """(churned + contraction − expansion − reactivation MRR in the period) / MRR at the start of
     the period; negative when expansion outweighs losses."""
     eng, sp = _setup(ds, freq, by)
@@ -725,7 +727,7 @@ def net_mrr_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.D
 
 @kpi("passive_churn_rate", name="Passive churn rate", unit="ratio", direction="lower",
      needs=["subscriptions", "subscriptions.churn_reason"], family=FAMILY, source="002 #16")
-def passive_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def passive_churn_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Customers lost in the period whose churn_reason is passive (failed payment) / customers paying
     at the start of the period (lost as in customer_churn_rate; the reason is read on the last
     paying month)."""
@@ -737,7 +739,7 @@ def passive_churn_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.D
 
 @kpi("customer_retention_rate", name="Customer retention rate", unit="ratio", direction="higher",
      needs=_SUBS, family=FAMILY, source="002 #22")
-def customer_retention_rate(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def customer_retention_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """(E − N) / S: E customers paying at the end of the period, N of them not paying at its start
     (new or reactivated in the period), S paying at the start; = 1 − customer_churn_rate."""
     eng, sp = _setup(ds, freq, by)
@@ -757,14 +759,12 @@ def _window_start(sp: _Spans, window: str) -> np.ndarray:
         return sp.me - 1
     if window == "trailing_12m":
         return sp.me - 12
-    if window == "period":
-        return sp.ms
-    raise ValueError(f"window must be month, trailing_12m or period, not {window!r}")
+    return sp.ms  # period
 
 
 @kpi("nrr", name="Net revenue retention", unit="ratio", direction="higher", needs=_SUBS, family=FAMILY,
      options={"window": _WINDOW}, source="SaaS Capital")
-def nrr(ds: Dataset, freq: str = "M", by: list[str] = (), window: str = "month") -> pd.DataFrame:
+def nrr(ds: Dataset, freq: str = "M", by: Sequence[str] = (), window: str = "month") -> pd.DataFrame:
     """For the customers paying at the start of the window: their MRR at the end / their MRR at the
     start (expansion included, new customers excluded)."""
     eng, sp = _setup(ds, freq, by)
@@ -775,7 +775,7 @@ def nrr(ds: Dataset, freq: str = "M", by: list[str] = (), window: str = "month")
 
 @kpi("grr", name="Gross revenue retention", unit="ratio", direction="higher", needs=_SUBS, family=FAMILY,
      options={"window": _WINDOW}, source="SaaS Capital")
-def grr(ds: Dataset, freq: str = "M", by: list[str] = (), window: str = "month") -> pd.DataFrame:
+def grr(ds: Dataset, freq: str = "M", by: Sequence[str] = (), window: str = "month") -> pd.DataFrame:
     """For the customers paying at the start of the window: (MRR then − contraction − churn) / MRR then,
     each customer's change measured between the window's ends and expansion ignored (≤ 1)."""
     eng, sp = _setup(ds, freq, by)
@@ -789,7 +789,7 @@ def grr(ds: Dataset, freq: str = "M", by: list[str] = (), window: str = "month")
 
 @kpi("new_customers", name="New customers", unit="count", direction="higher", needs=_SUBS, family=FAMILY,
      additive=True, source="003")
-def new_customers(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def new_customers(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Customers whose first paying month ever falls in the period (reactivations excluded)."""
     eng, sp = _setup(ds, freq, by)
     return _frame(eng, sp, _flow(eng, sp, eng.count_gm[_NEW]))
@@ -797,7 +797,7 @@ def new_customers(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFr
 
 @kpi("lost_customers", name="Lost customers", unit="count", direction="lower", needs=_SUBS, family=FAMILY,
      additive=True, source="003")
-def lost_customers(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def lost_customers(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Churn movements in the period: customers paying in a month and not in the next one (a customer
     who churns twice in a quarter counts twice)."""
     eng, sp = _setup(ds, freq, by)
@@ -810,7 +810,7 @@ def lost_customers(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataF
                                "deals: revenue of won deals closed in the period / distinct customers "
                                "who bought (deals with a customer_id; needs deals.customer_id)")},
      source="004 #4")
-def arpu(ds: Dataset, freq: str = "M", by: list[str] = (), source: str = "subscriptions") -> pd.DataFrame:
+def arpu(ds: Dataset, freq: str = "M", by: Sequence[str] = (), source: str = "subscriptions") -> pd.DataFrame:
     """MRR at the end of the period / customers paying at the end of the period (average revenue per
     account, monthly)."""
     by = as_by(by)
@@ -822,8 +822,6 @@ def arpu(ds: Dataset, freq: str = "M", by: list[str] = (), source: str = "subscr
         revenue = flow(ds, d, "closed_at", freq, by, "amount", where=where)
         buyers = flow(ds, d, "closed_at", freq, by, "customer_id", agg="nunique", where=where)
         return divide(revenue, buyers, by, "no customer bought in the period")
-    if source != "subscriptions":
-        raise ValueError(f"source must be 'subscriptions' or 'deals', not {source!r}")
     eng, sp = _setup(ds, freq, by)
     value, notes = _ratio(_at(eng.mrr_gm, sp.je), _at(eng.paying_gm, sp.je), NO_END)
     return _frame(eng, sp, value, notes)
@@ -831,7 +829,7 @@ def arpu(ds: Dataset, freq: str = "M", by: list[str] = (), source: str = "subscr
 
 @kpi("cohort_retention", name="Cohort retention", unit="table", direction="higher", needs=_SUBS,
      family=FAMILY, kind="table", dimensions=("months_since",), source="ChartMogul cohorts")
-def cohort_retention(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def cohort_retention(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Per acquisition cohort (the period of each customer's first paying month) and months since
     acquisition k: share of the cohort paying k months after its own first month (measure
     "retention"; reactivated customers count as paying) and how many that is (measure "customers")."""
@@ -852,10 +850,10 @@ def cohort_retention(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Dat
     cell = p * ng + eng.ent_group[ent]
     counts = np.bincount(cell * nk + k, minlength=np_ * ng * nk).reshape(np_, ng, nk).astype("float64")
     size = counts[:, :, 0]
-    latest = np.full(np_ * ng, np.iinfo(np.int64).min)
+    latest_flat = np.full(np_ * ng, np.iinfo(np.int64).min)
     first = k == 0
-    np.maximum.at(latest, cell[first], fp[first])
-    latest = latest.reshape(np_, ng)
+    np.maximum.at(latest_flat, cell[first], fp[first])
+    latest = latest_flat.reshape(np_, ng)
     ks = np.arange(nk)
     observed = latest[:, :, None] + ks[None, None, :] <= eng.last
     has = size > 0

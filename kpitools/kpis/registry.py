@@ -1,14 +1,22 @@
 """The KPI registry: one `KPI` definition per catalogue id.
 
 Each family module registers its functions with the `@kpi(...)` decorator.
-A KPI function is pure: `fn(ds, freq="M", by=(), **options) -> DataFrame` with
-columns `period, *by, value` (plus `note`, a reason wherever value is NaN, and
-for table KPIs `measure` and the KPI's own `dimensions`).
+Simple and ratio KPIs are declared as data with `declare.simple` / `declare.ratio`,
+which register through the same decorator. A KPI function is pure:
+`fn(ds, freq="M", by=(), **options) -> DataFrame` with columns `period, *by, value`
+(plus `note`, a reason wherever value is NaN, and for table KPIs `measure` and the
+KPI's own `dimensions`).
+
+Options are checked here, once, from their declaration: a value outside an
+`Option`'s choices raises a ValueError naming the KPI, the option, the value and
+the allowed values before the KPI's body runs, so bodies never check them again.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,13 +114,50 @@ def kpi(
         if id in REGISTRY:
             raise ValueError(f"KPI {id!r} registered twice")
         doc = (fn.__doc__ or "").strip().split("\n\n")[0]
+        declared = dict(options or {})
+        function = _checked(id, fn, declared)
         REGISTRY[id] = KPI(
             id=id, name=name, unit=unit, direction=direction, needs=tuple(needs), formula=" ".join(doc.split()),
-            family=family, function=fn, kind=kind, options=dict(options or {}), benchmark=benchmark,
+            family=family, function=function, kind=kind, options=declared, benchmark=benchmark,
             additive=additive, dimensions=tuple(dimensions), source=source,
             per_customer=per_customer,
         )
-        fn.kpi_id = id  # type: ignore[attr-defined]
-        return fn
+        function.kpi_id = id  # type: ignore[attr-defined]
+        return function
 
     return register
+
+
+def allowed(option: Option) -> str:
+    """The values an option takes, as text: "period | cohort"."""
+    return " | ".join(str(c) for c in option.choices or ())
+
+
+def check_options(kpi_id: str, options: Mapping[str, Option], values: Mapping[str, Any]) -> None:
+    """Raise a ValueError for the first value outside its option's declared choices."""
+    for name, value in values.items():
+        option = options.get(name)
+        if option is None or option.choices is None:
+            continue
+        try:
+            ok = value in option.choices
+        except TypeError:  # an unhashable value that cannot compare with the choices
+            ok = False
+        if not ok:
+            raise ValueError(f"{kpi_id}: option {name}={value!r} is not one of its values: {allowed(option)}")
+
+
+def _checked(kpi_id: str, fn: Callable[..., Any], options: dict[str, Option]) -> Callable[..., Any]:
+    """`fn`, checking the values given for options with choices before it runs (`fn` itself when it
+    has none)."""
+    if not any(o.choices is not None for o in options.values()):
+        return fn
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def kpi_function(*args: Any, **kwargs: Any) -> Any:
+        given = signature.bind_partial(*args, **kwargs).arguments
+        check_options(kpi_id, options, {n: v for n, v in given.items() if n in options})
+        return fn(*args, **kwargs)
+
+    return kpi_function

@@ -6,12 +6,14 @@ computed per rep with `by=[*by, "rep"]`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ._common import combine, flow, grid, group_index, groups
 from .activity import active_reps
+from .engine import combine, flow, grid, group_index, groups
 from .registry import REGISTRY, kpi
 
 FAMILY = "reps"
@@ -131,7 +133,7 @@ class _Lookup:
 
 @kpi("rep_leaderboard", name="Rep leaderboard", unit="table", direction="neutral", needs=["deals", "deals.rep"],
      family=FAMILY, kind="table", dimensions=("rep",), source="002 #18, 003 #2, 004 #14-15")
-def rep_leaderboard(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.DataFrame:
+def rep_leaderboard(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
     """Per rep and period: revenue, won_deals, win_rate, opportunities_created, activities, quota_attainment,
     avg_sales_cycle_days, avg_profit_margin and churn_after_sale (each as its own KPI defines it, where the
     dataset supports it), the rep's rank by revenue among the reps active in the period (1 = highest), and
@@ -139,7 +141,8 @@ def rep_leaderboard(ds: Dataset, freq: str = "M", by: list[str] = ()) -> pd.Data
 
     Rows: every period x every rep seen in deals (or in activities) within each `by` group; deals without
     a rep are left out. A rep is active in a period when they have an activity, or a deal created or
-    closed, in it (as for activities_per_rep); an inactive rep keeps their row (counts and sums 0, other
+    closed (won or lost), in it (`active_reps`, the rule of activities_per_rep and revenue_per_rep); an
+    inactive rep keeps their row (counts and sums 0, other
     measures as their KPI gives them) but gets no rank and does not enter the team median. Counts and sums
     (revenue, won_deals, opportunities_created, activities) are 0 for a rep with nothing in the period, so a
     rep without activity shows activities 0. Ties share the better rank. A measure is left out when its

@@ -38,6 +38,7 @@ start in the calendar's first month.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -56,8 +57,7 @@ from ..calendars.periods import (
     period_starts,
 )
 from ..data import Dataset
-from ..data.schema import TABLES
-from ._common import grid
+from .engine import grid
 from .memo import to_period
 from .registry import REGISTRY, Option, kpi
 
@@ -71,30 +71,6 @@ _PLURAL = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "year
 
 
 # ----------------------------------------------------------------------------- shared helpers
-
-def last_date(ds: Dataset) -> pd.Timestamp | None:
-    """The dataset's as-of date: the latest event date over every date column (expected_close_at, a
-    forecast, is left out). A dataset with only month columns is as of the end of its last month."""
-    dates, months = [], []
-    for name, df in ds.tables.items():
-        spec = TABLES.get(name)
-        if spec is None:
-            continue
-        for col in spec.columns:
-            if col.name not in df.columns or col.name == "expected_close_at":
-                continue
-            if col.kind == "date":
-                dates.append(df[col.name].max())
-            elif col.kind == "month":
-                months.append(df[col.name].max())
-    dates = [d for d in dates if pd.notna(d)]
-    if dates:
-        return max(dates)
-    months = [m for m in months if pd.notna(m)]
-    if months:
-        return (max(months) + pd.offsets.MonthEnd(0)).normalize()
-    return None
-
 
 def _kind(period: Any) -> str:
     return freq_of(period)
@@ -151,7 +127,7 @@ def _level_rows(t: pd.DataFrame, by: list[str], metric: str) -> tuple[pd.Series,
     return mask, None
 
 
-def targets_for(ds: Dataset, metric: str, freq: str = "M", by: list[str] = (), spread: bool = True
+def targets_for(ds: Dataset, metric: str, freq: str = "M", by: Sequence[str] = (), spread: bool = True
                 ) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
     """The target of `metric` per reporting period and group.
 
@@ -355,7 +331,7 @@ _YTD = Option(False, (False, True), "True: year-to-date actual vs year-to-date t
          "ytd": _YTD,
      },
      benchmark=None, source="002 #12")
-def quota_attainment(ds: Dataset, freq: str = "M", by: list[str] = (), metric: str = "revenue",
+def quota_attainment(ds: Dataset, freq: str = "M", by: Sequence[str] = (), metric: str = "revenue",
                      pooling: str = "pooled", ytd: bool = False) -> pd.DataFrame:
     """Σ actual / Σ target of the target's metric in the period (pooled), at the level given by `by`
     (no by: company targets; by=["rep"]: rep targets; by=["region"]: region targets). ytd=True compares
@@ -369,8 +345,6 @@ def quota_attainment(ds: Dataset, freq: str = "M", by: list[str] = (), metric: s
         note[m["target"].eq(0)] = "target is 0"
         note = note.fillna(m["actual_note"])
         return _finish(m, by, value, note)
-    if pooling != "mean_of_reps":
-        raise ValueError(f"pooling must be 'pooled' or 'mean_of_reps', not {pooling!r}")
     return _mean_of_reps(ds, freq, by, metric, bool(ytd))
 
 
@@ -400,7 +374,7 @@ def _mean_of_reps(ds: Dataset, freq: str, by: list[str], metric: str, ytd: bool)
 
 @kpi("target_gap", name="Target gap", unit="money", direction="lower", needs=["deals", "targets"], family=FAMILY,
      options={"metric": _METRIC, "ytd": _YTD})
-def target_gap(ds: Dataset, freq: str = "M", by: list[str] = (), metric: str = "revenue",
+def target_gap(ds: Dataset, freq: str = "M", by: Sequence[str] = (), metric: str = "revenue",
                ytd: bool = False) -> pd.DataFrame:
     """target − actual of the target's metric in the period, at the level given by `by` (same targets as
     quota_attainment; in the metric's unit, money for revenue). Positive = short of target."""
@@ -413,7 +387,7 @@ def target_gap(ds: Dataset, freq: str = "M", by: list[str] = (), metric: str = "
 
 @kpi("run_rate_projection", name="Run-rate projection", unit="money", direction="higher", needs=["deals"],
      family=FAMILY, additive=True, options={"metric": _METRIC})
-def run_rate_projection(ds: Dataset, freq: str = "M", by: list[str] = (), metric: str = "revenue"
+def run_rate_projection(ds: Dataset, freq: str = "M", by: Sequence[str] = (), metric: str = "revenue"
                         ) -> pd.DataFrame:
     """actual-to-date / elapsed share of the period, as of the dataset's last date (elapsed days / days in
     the period); a complete period projects to its actual. The metric must be additive (default revenue)."""
@@ -421,7 +395,7 @@ def run_rate_projection(ds: Dataset, freq: str = "M", by: list[str] = (), metric
     k, actual = _actual(ds, metric, freq, by)
     if not k.additive:
         raise ValueError(f"run_rate_projection needs an additive metric (a sum or count); {metric} is not")
-    as_of = last_date(ds)
+    as_of = ds.as_of
     start = period_starts(actual["period"])
     end = period_ends(actual["period"]).normalize()
     total = (end - start).days.to_numpy() + 1
@@ -514,7 +488,7 @@ def _trailing(periods: pd.PeriodIndex, by: list[str], universe: pd.DataFrame, ev
      options={"months": Option(12, None, "trailing window (months) for the purchase value and conversion rate "
                                          "(default 12)")},
      source="004 #8, #10")
-def leads_needed(ds: Dataset, freq: str = "M", by: list[str] = (), months: int = 12) -> pd.DataFrame:
+def leads_needed(ds: Dataset, freq: str = "M", by: Sequence[str] = (), months: int = 12) -> pd.DataFrame:
     """target revenue / avg_purchase_value / lead_conversion_rate, both measured over the trailing `months`
     (default 12) months to the end of the period (or the last date of the data): avg_purchase_value =
     revenue / won deals closed in the window, lead_conversion_rate = leads converted in the window / leads
@@ -523,7 +497,7 @@ def leads_needed(ds: Dataset, freq: str = "M", by: list[str] = (), months: int =
     months = int(months)
     if months < 1:
         raise ValueError("months must be at least 1")
-    as_of = last_date(ds)
+    as_of = ds.as_of
     d, leads = ds.deals, ds.leads
     won = d.loc[d["status"].eq("won").to_numpy(), ["closed_at", "amount", *by]]
     periods = grid(ds, freq)

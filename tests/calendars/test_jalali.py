@@ -281,8 +281,8 @@ def test_snapshot_at_jalali_month_ends() -> None:
 
 
 def test_working_days_are_saturday_to_wednesday() -> None:
-    from kpitools.kpis._common import grid
     from kpitools.kpis.activity import _working_days
+    from kpitools.kpis.engine import grid
 
     months = grid(deals_ds(), "M")
     days = dict(zip(map(str, months), _working_days(deals_ds(), months)))

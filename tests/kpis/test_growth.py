@@ -166,8 +166,9 @@ def test_revenue_per_rep(ds):
     r = revenue_per_rep(ds)
     assert val(r, "2024-01") == 2000  # 4000 / {ann, bob}
     assert val(r, "2024-02") == 3000  # 6000 / {bob, cy}
-    assert math.isnan(val(r, "2024-03")) and note(r, "2024-03") == "no active reps in the period"
-    assert val(r, "2024-04") == 6000  # d9's rep lost: only ann won
+    # active reps: an activity, or a deal created or closed (won or lost), in the month
+    assert val(r, "2024-03") == 0  # 0 revenue / {ann (d7 created), bob (d9 created)}
+    assert val(r, "2024-04") == 3000  # 6000 / {ann (d8 won), bob (d9 lost): a lost deal counts}
 
 
 def test_revenue_per_rep_counts_reps_with_activity(ds):
@@ -181,7 +182,7 @@ def test_revenue_per_rep_counts_reps_with_activity(ds):
     by = revenue_per_rep(d, by=["region"])
     assert val(by, "2024-01", region="AMER") == pytest.approx(3000 / 2)  # bob won, cy called
     assert val(by, "2024-01", region="EMEA") == 1000  # ann
-    assert math.isnan(val(by, "2024-03", region="AMER"))
+    assert val(by, "2024-03", region="AMER") == 0  # bob created d9: active, no revenue
 
 
 def test_product_performance(ds):

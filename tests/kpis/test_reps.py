@@ -215,3 +215,21 @@ def test_quota_attainment_when_registered():
     assert jan["ann"] == 0.5 and jan["bob"] == 1.0
     assert math.isnan(jan["cy"]) and math.isnan(jan["dan"])
     assert set(values(out, "quota_attainment_team_median", JAN).values()) == {0.75}  # median(0.5, 1)
+
+
+
+def test_one_active_rep_rule(ds, board):
+    """One rule for "active rep", wherever reps are counted: a rep is active in a month when they have an
+    activity, or a deal created or closed (won or lost), in it. In March dan's only event is r7, closed
+    lost on 10 Mar: the leaderboard ranks him, and revenue per rep counts him too."""
+    from kpitools.kpis.activity import active_reps
+    from kpitools.kpis.growth import revenue_per_rep
+
+    reps = active_reps(ds, "M", [])
+    assert sorted(reps.loc[reps["period"] == MAR, "rep"]) == ["ann", "cy", "dan"]
+    ranks = values(board, "rank", MAR)
+    assert math.isnan(ranks.pop("bob"))  # bob has nothing in March
+    assert ranks == {"ann": 2, "cy": 1, "dan": 2}  # cy 600; ann and dan 0
+    per_rep = revenue_per_rep(ds)
+    # 600 (cy's r9) / 3 active reps (ann x5 x6, cy r9, dan r7 lost) = 200
+    assert per_rep.loc[per_rep["period"] == MAR, "value"].item() == pytest.approx(200)

@@ -18,7 +18,6 @@ from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.compute import compute
 from kpitools.kpis.targets import (
-    last_date,
     leads_needed,
     quota_attainment,
     run_rate_projection,
@@ -59,8 +58,8 @@ def test_registered_in_targets_family():
         assert REGISTRY[i].family == "targets"
 
 
-def test_last_date(ds):
-    assert last_date(ds) == pd.Timestamp("2024-04-15")
+def test_as_of(ds):
+    assert ds.as_of == pd.Timestamp("2024-04-15")
 
 
 def test_quota_attainment_company_monthly(ds):
