@@ -313,7 +313,10 @@ by a 3-fold back-test. `auto-old` is the selection single series got before
 issue 16 (seasonal naive, ETS over 15 members, SARIMA, Theta and the mean of
 ETS, SARIMA and Theta, by 3-fold back-test); `fast-old` the old panel
 selection (ETS by AICc over 9 members, no back-test); `ets`/`sarima`/`theta`
-are each family's AICc choice (all members).
+are each family's AICc choice (all members). Intervals: ETS from statsmodels
+with σ² = SSE/(n − k) (k = parameters + initial states), Theta from SES with
+drift on the deseasonalised series (relative errors under a multiplicative
+decomposition), the mean of ETS and Theta averages the members' bounds.
 
 {verdict}
 

@@ -21,7 +21,8 @@ Families (all statsmodels except the naive ones):
   with the AICc moved to y's scale by the Jacobian, AICc_y = AICc_log + 2·Σ log y_t.
   Log forecasts are back-transformed: mean = exp(μ + s²/2), quantiles exp(μ ± z·s).
 - ``theta``: the Theta method (Hyndman & Billah), classical decomposition for
-  the season; analytic intervals.
+  the season; intervals of SES with drift on the deseasonalised series,
+  reseasonalised (ThetaFit).
 
 model="auto" chooses among ETS (the nine members whose error type matches the
 season's), Theta and their mean (AUTO_FAMILIES, select.py); the other families
@@ -42,6 +43,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.signal import lfilter
 from scipy.stats import norm
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.forecasting.theta import ThetaModel
@@ -152,14 +154,30 @@ class ETSFit:
         if not levels:  # point forecasts only (back-tests): skip the results object
             return interval_frame(self.point_forecast(h), {})
         res, n = self.res, int(self.model.nobs)
+        c = self.df_factor()
         with quiet():
             pred = res.get_prediction(n, n + h - 1, rng=np.random.default_rng(SEED))
             mean = np.asarray(pred.predicted_mean) * self.scale
             bounds = {}
             for lv in levels:
                 f = pred.summary_frame(alpha=1 - lv / 100)
-                bounds[lv] = (f["pi_lower"].to_numpy() * self.scale, f["pi_upper"].to_numpy() * self.scale)
+                lo, hi = f["pi_lower"].to_numpy() * self.scale, f["pi_upper"].to_numpy() * self.scale
+                bounds[lv] = (mean - c * (mean - lo), mean + c * (hi - mean))
         return interval_frame(mean, bounds)
+
+    def df_factor(self) -> float:
+        """√(n / (n − k)): statsmodels' σ² is SSE/n; the intervals use SSE/(n − k),
+        k = smoothing (and damping) parameters + initial states (1 level, 1 trend,
+        m − 1 seasonal) whether estimated or set by the heuristic, as R's
+        forecast::ets counts them. SSE/n ignores the fitted parameters and made
+        the intervals too narrow on short series (4-5 years monthly: 13-16 of
+        48-60 points are initial states)."""
+        model = self.model
+        k = model.k_params  # free parameters, initial states included when estimated
+        if model.initialization_method == "heuristic":
+            k += 1 + int(model.has_trend) + (model.seasonal_periods - 1 if model.has_seasonal else 0)
+        n = int(model.nobs)
+        return float(np.sqrt(n / (n - k))) if n - k >= 1 else 1.0
 
 
     def point_forecast(self, h: int) -> np.ndarray:
@@ -235,19 +253,61 @@ def fit_sarima(y: np.ndarray, m: int, order: tuple[int, int, int],
 
 @dataclass
 class ThetaFit:
+    """The Theta method as SES with drift (Hyndman & Billah 2003) on the
+    deseasonalised series x. statsmodels' ThetaModel fits it and gives the
+    point forecast x̂_{n+k} = ℓ_n + b·(k − 1 + 1/α − (1−α)^n/α), b = b0/2 (half
+    the slope of the least-squares line), reseasonalised as s_{n+k}·x̂
+    (multiplicative decomposition, y > 0) or s_{n+k} + x̂ (additive).
+
+    Intervals: the SES-with-drift (ETS(A,N,N) + drift) forecast variance on x,
+    reseasonalised like the point forecast, as forecast::thetaf does:
+    x̂_{n+k} ± z·sd_k, sd_k = σ·√(1 + (k−1)·α²), σ² = sum of squared in-sample
+    one-step errors of that same forecast on x / (their number − 2). With a multiplicative
+    decomposition the errors are taken relative to the one-step forecast and
+    sd_k = |x̂_{n+k}|·σ_rel·√(1 + (k−1)·α²): noise in proportion to the level,
+    the error type the multiplicative ETS members use for the same data.
+    (statsmodels' own intervals take σ² from an extra ARIMA(0,1,1) fit to the
+    still-seasonal series, use 1 + (k−1)(1 + (α−1)²) as variance factor and
+    do not reseasonalise the spread: far too wide, and slower.)
+    """
+
     name: str
     res: Any
     scale: float
+    sigma: float  # of the one-step errors on x (y / scale units), or relative ones
+    relative: bool  # sigma is relative to the forecast
     aicc: float = float("nan")
 
-    def predict(self, h: int, levels: Sequence[float]) -> pd.DataFrame:
+    def components(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """x̂_{n+1..n+h} (theta = 2) and the seasonal factors (or terms)."""
         with quiet():
-            mean = self.res.forecast(h).to_numpy() * self.scale
-            bounds = {}
-            for lv in levels:
-                pi = self.res.prediction_intervals(h, alpha=1 - lv / 100)
-                bounds[lv] = (pi["lower"].to_numpy() * self.scale, pi["upper"].to_numpy() * self.scale)
-        return interval_frame(mean, bounds)
+            comp = self.res.forecast_components(h)
+        return 0.5 * comp["trend"].to_numpy() + comp["ses"].to_numpy(), comp["seasonal"].to_numpy()
+
+    def predict(self, h: int, levels: Sequence[float]) -> pd.DataFrame:
+        x, season = self.components(h)
+        mul = self.res.model.method.startswith("mul")
+        sd = self.sigma * np.sqrt(1 + np.arange(h) * float(self.res.params["alpha"]) ** 2)
+        if self.relative:
+            sd = sd * np.abs(x)
+
+        def reseason(v: np.ndarray) -> np.ndarray:
+            return (v * season if mul else v + season) * self.scale
+
+        bounds = {lv: (reseason(x - z(lv) * sd), reseason(x + z(lv) * sd)) for lv in levels}
+        return interval_frame(reseason(x), bounds)
+
+
+def theta_errors(x: np.ndarray, alpha: float, b0: float) -> tuple[np.ndarray, np.ndarray]:
+    """In-sample one-step forecasts f_t and errors x_t − f_t (t = 1..n−1) of SES
+    with drift b = b0/2, started as statsmodels starts it (ℓ_0 = x_0):
+    f_t = ℓ_{t−1} + b·(1 − (1−α)^t)/α (b·t at α = 0), the one-step case of
+    the point forecast."""
+    level = lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1.0 - alpha) * x[0]])[0]
+    t = np.arange(1, len(x))
+    drift = (1 - (1 - alpha) ** t) / alpha if alpha > 1e-12 else t.astype(float)
+    f = level[:-1] + 0.5 * b0 * drift
+    return f, x[1:] - f
 
 
 def fit_theta(y: np.ndarray, m: int) -> ThetaFit:
@@ -255,7 +315,18 @@ def fit_theta(y: np.ndarray, m: int) -> ThetaFit:
     seasonal = m > 1 and len(y) >= 2 * m
     with quiet():
         res = ThetaModel(pd.Series(y / s), period=max(m, 1), deseasonalize=seasonal).fit()
-    return ThetaFit("Theta", res, s)
+    x = y / s
+    mul = res.model.method.startswith("mul")
+    if len(res._seasonal):  # the deseasonalised series the SES was fitted to
+        factors = np.resize(res._seasonal, len(y))
+        x = x / factors if mul else x - factors
+    f, e = theta_errors(x, float(res.params["alpha"]), float(res.params["b0"]))
+    relative = mul and bool(np.all(f > 0))
+    if relative:
+        e = e / f
+    # σ² = SSE/(errors − 2): α and b estimated (the decomposition taken as given, as thetaf does)
+    sigma = float(np.sqrt(np.sum(e**2) / (len(e) - 2))) if len(e) > 2 else float(np.sqrt(np.mean(e**2)))
+    return ThetaFit("Theta", res, s, sigma, relative)
 
 
 # --- the candidate set ------------------------------------------------------
