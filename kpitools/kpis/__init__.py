@@ -1,8 +1,9 @@
 """The KPI library: one module per family, every KPI registered in REGISTRY.
 
 Each KPI is also a plain function here, e.g. `kpitools.kpis.win_rate(ds, freq="Q", by=["region"])`.
-Simple and ratio KPIs are declared as data (`declare.simple`, `declare.ratio`); the others are
-functions registered with `@kpi(...)`. `engine` holds the shared vectorised passes they run on.
+Plain KPIs are declared as data: `declare.simple`, `declare.ratio`, and each family's shapes on its
+own shared pass (`activity_rate`, `mrr_movement`, `stage_rate`...); the others are functions registered
+with `@kpi(...)`. `engine` holds the shared vectorised passes they run on.
 See CONTRIBUTING.md, "Adding a KPI".
 """
 from . import activity, customers, funnel, growth, pipeline, recurring, reps, targets  # noqa: F401  (registers)

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..calendars.periods import NO_PERIOD, get_calendar, like, next_starts, period_dtype, period_starts, to_index
 from ..data import Dataset
-from .declare import simple
+from .declare import KPIFunction, Meta, declare, simple
 from .engine import cell_codes, complete, count_frame, divide, flow, grid
 from .memo import memo, period_ordinals, to_period
 from .registry import Benchmark, Option, kpi
@@ -82,6 +82,66 @@ def _count(ds: Dataset, freq: str, by: list[str], where: Where) -> pd.DataFrame:
 def _rate(ds: Dataset, freq: str, by: list[str], num: Where, den: Where, reason: str) -> pd.DataFrame:
     """count(num & den rows) / count(den rows) per period and group, NaN with `reason` on 0."""
     return divide(_count(ds, freq, by, lambda df: num(df) & den(df)), _count(ds, freq, by, den), by, reason)
+
+
+# ---------------------------------------------------------------- declaration shapes
+def activity_count(id: str, *, where: Where, doc: str, needs: Sequence[str] = ("activities",),
+                   **meta: Unpack[Meta]) -> KPIFunction:
+    """Declare a KPI counting the activities with `at` in the period for which where(activities) holds,
+    on this family's joint counting pass (`_count`). Counts add up over groups."""
+    def count(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
+        return _count(ds, freq, by, where)
+
+    return declare("activity_count", id, count, doc=doc, family=FAMILY, needs=needs, additive=True, **meta)
+
+
+def activity_rate(id: str, *, numerator: Where, denominator: Where, reason: str, doc: str,
+                  needs: Sequence[str] = ("activities",), **meta: Unpack[Meta]) -> KPIFunction:
+    """Declare a KPI that is count(numerator & denominator) / count(denominator) of the activities with
+    `at` in the period, on this family's joint counting pass; NaN with `reason` where no activity is in
+    the denominator. A numerator row counts only within the denominator, so the rate stays within 0..1."""
+    def rate(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
+        return _rate(ds, freq, by, numerator, denominator, reason)
+
+    return declare("activity_rate", id, rate, doc=doc, family=FAMILY, needs=needs, **meta)
+
+
+def flag(column: str) -> Where:
+    """The activities whose outcome `column` is marked (empty, or no column: not marked)."""
+    def marked(df: pd.DataFrame) -> pd.Series:
+        return _flag(df, column)
+
+    marked.__name__ = column
+    return marked
+
+
+def outbound_calls(df: pd.DataFrame) -> pd.Series:
+    """Calls whose direction is not inbound (missing = outbound)."""
+    return _is(df, "type", "call") & _outbound(df)
+
+
+def reached_calls(df: pd.DataFrame) -> pd.Series:
+    """Outbound calls that reached the person."""
+    return outbound_calls(df) & _flag(df, "reached")
+
+
+def qualified_calls(df: pd.DataFrame) -> pd.Series:
+    """Outbound calls whose person was qualified; only reached ones when the `reached` column has a
+    value anywhere (the nested funnel; without it, qualified calls count as they are). The joint pass's
+    frame of combinations has a value exactly where the table has one, so both give the same answer."""
+    out = outbound_calls(df) & _flag(df, "qualified")
+    nested = "reached" in df.columns and bool(df["reached"].notna().any())
+    return out & _flag(df, "reached") if nested else out
+
+
+def outbound_emails(df: pd.DataFrame) -> pd.Series:
+    """E-mails sent (see `_emails`: an empty direction is outbound unless a response time is given)."""
+    return _emails(df)[0]
+
+
+def meetings_and_demos(df: pd.DataFrame) -> pd.Series:
+    """Activities of type meeting or demo."""
+    return _is(df, "type", "meeting") | _is(df, "type", "demo")
 
 
 # The count KPIs of this family share one pass over the activities table: the rows are counted per
@@ -381,82 +441,61 @@ def activities_per_rep(ds: Dataset, freq: str = "M", by: Sequence[str] = (), typ
     return out
 
 
-@kpi("call_reach_rate", name="Call reach rate", unit="ratio", direction="higher",
-     needs=["activities", "activities.reached"], family=FAMILY, benchmark=Benchmark("≥ 30% (40–50% ideal)", low=0.30),
-     source="000 #2: cold-call rule 30/50/50")
-def call_reach_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Outbound calls that reached the intended person / outbound calls, calls made in the period.
+call_reach_rate = activity_rate(
+    "call_reach_rate", name="Call reach rate", unit="ratio", direction="higher",
+    needs=["activities", "activities.reached"], benchmark=Benchmark("≥ 30% (40–50% ideal)", low=0.30),
+    source="000 #2: cold-call rule 30/50/50",
+    numerator=flag("reached"), denominator=outbound_calls, reason="no outbound calls in the period",
+    doc="""Outbound calls that reached the intended person / outbound calls, calls made in the period.
 
     Benchmark from seed 000's cold-call rule 30/50/50: at least 30% (40–50% ideal). The seed also
     writes the rule as 30/30/50; that variant is its cold-e-mail rule (see email_reply_rate).
-    An empty `reached` counts as not reached; a missing direction as outbound.
-    """
-    return _rate(ds, freq, list(by), lambda df: _flag(df, "reached"),
-                 lambda df: _is(df, "type", "call") & _outbound(df), "no outbound calls in the period")
+    An empty `reached` counts as not reached; a missing direction as outbound.""")
 
-
-@kpi("call_qualification_rate", name="Call qualification rate", unit="ratio", direction="higher",
-     needs=["activities", "activities.reached", "activities.qualified"], family=FAMILY,
-     benchmark=Benchmark("≥ 50%", low=0.50), source="000 #2: cold-call rule 30/50/50")
-def call_qualification_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Reached outbound calls whose person was qualified / reached outbound calls, calls made in the period.
+call_qualification_rate = activity_rate(
+    "call_qualification_rate", name="Call qualification rate", unit="ratio", direction="higher",
+    needs=["activities", "activities.reached", "activities.qualified"], benchmark=Benchmark("≥ 50%", low=0.50),
+    source="000 #2: cold-call rule 30/50/50",
+    numerator=flag("qualified"), denominator=reached_calls, reason="no reached calls in the period",
+    doc="""Reached outbound calls whose person was qualified / reached outbound calls, calls made in the period.
 
     Benchmark from seed 000's cold-call rule 30/50/50: at least 50% (the seed's other wording, 30/30/50,
     is its cold-e-mail rule). Empty flags count as False; a call marked qualified but not reached
-    is not counted (the funnel is nested).
-    """
-    return _rate(ds, freq, list(by), lambda df: _flag(df, "qualified"),
-                 lambda df: _is(df, "type", "call") & _outbound(df) & _flag(df, "reached"),
-                 "no reached calls in the period")
+    is not counted (the funnel is nested).""")
 
-
-@kpi("call_conversion_rate", name="Call conversion rate", unit="ratio", direction="higher",
-     needs=["activities", "activities.qualified", "activities.converted"], family=FAMILY,
-     benchmark=Benchmark("≥ 50%", low=0.50), source="000 #2: cold-call rule 30/50/50")
-def call_conversion_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Qualified outbound calls that converted (took the desired next step) / qualified outbound calls,
+call_conversion_rate = activity_rate(
+    "call_conversion_rate", name="Call conversion rate", unit="ratio", direction="higher",
+    needs=["activities", "activities.qualified", "activities.converted"], benchmark=Benchmark("≥ 50%", low=0.50),
+    source="000 #2: cold-call rule 30/50/50",
+    numerator=flag("converted"), denominator=qualified_calls, reason="no qualified calls in the period",
+    doc="""Qualified outbound calls that converted (took the desired next step) / qualified outbound calls,
     calls made in the period.
 
     Benchmark from seed 000's cold-call rule 30/50/50: at least 50% (both wordings of the seed's rule
     agree on 50% here). When the `reached` column is present, only reached calls count as qualified
-    (nested funnel). Empty flags count as False.
-    """
-    nested = ds.has("activities", "reached")
+    (nested funnel). Empty flags count as False.""")
 
-    def qualified(df: pd.DataFrame) -> pd.Series:
-        out = _is(df, "type", "call") & _outbound(df) & _flag(df, "qualified")
-        return out & _flag(df, "reached") if nested else out
-
-    return _rate(ds, freq, list(by), lambda df: _flag(df, "converted"), qualified,
-                 "no qualified calls in the period")
-
-
-@kpi("email_open_rate", name="E-mail open rate", unit="ratio", direction="higher",
-     needs=["activities", "activities.opened"], family=FAMILY, source="003 #4")
-def email_open_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Outbound e-mails opened / outbound e-mails sent in the period.
+email_open_rate = activity_rate(
+    "email_open_rate", name="E-mail open rate", unit="ratio", direction="higher",
+    needs=["activities", "activities.opened"], source="003 #4",
+    numerator=flag("opened"), denominator=outbound_emails, reason="no outbound e-mails sent in the period",
+    doc="""Outbound e-mails opened / outbound e-mails sent in the period.
 
     An empty `opened` counts as not opened; an e-mail with an empty direction is outbound unless it
     carries a response_minutes (then it is an inbound e-mail that was answered). No benchmark: the seeds
-    give none for opens (seed 000's 30/30/50 cold-e-mail rule is about reach, replies and conversion).
-    """
-    return _rate(ds, freq, list(by), lambda df: _flag(df, "opened"), lambda df: _emails(df)[0],
-                 "no outbound e-mails sent in the period")
+    give none for opens (seed 000's 30/30/50 cold-e-mail rule is about reach, replies and conversion).""")
 
-
-@kpi("email_reply_rate", name="E-mail reply rate", unit="ratio", direction="higher",
-     needs=["activities", "activities.reached"], family=FAMILY, benchmark=Benchmark("≥ 30%", low=0.30),
-     source="000: cold e-mail rule 30/30/50")
-def email_reply_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Outbound e-mails that got a reply (reached) / outbound e-mails sent in the period.
+email_reply_rate = activity_rate(
+    "email_reply_rate", name="E-mail reply rate", unit="ratio", direction="higher",
+    needs=["activities", "activities.reached"], benchmark=Benchmark("≥ 30%", low=0.30),
+    source="000: cold e-mail rule 30/30/50",
+    numerator=flag("reached"), denominator=outbound_emails, reason="no outbound e-mails sent in the period",
+    doc="""Outbound e-mails that got a reply (reached) / outbound e-mails sent in the period.
 
     Benchmark: at least 30%, the reply figure of seed 000's 30/30/50 rule for cold e-mail (the seed
     also writes its rule as 30/50/50; that is the cold-call version, with 50% qualification).
     An empty `reached` counts as no reply; an empty direction as outbound, except on an e-mail that
-    carries a response_minutes (an answered inbound e-mail).
-    """
-    return _rate(ds, freq, list(by), lambda df: _flag(df, "reached"), lambda df: _emails(df)[0],
-                 "no outbound e-mails sent in the period")
+    carries a response_minutes (an answered inbound e-mail).""")
 
 
 def answered_inbound(acts: pd.DataFrame) -> pd.Series:
@@ -478,14 +517,12 @@ email_response_minutes = simple(
     answered have no response time and are not counted. Benchmark: answer within 60 minutes (seed 000).""")
 
 
-@kpi("demos_booked", name="Meetings and demos", unit="count", direction="higher", needs=["activities"],
-     family=FAMILY, additive=True, source="002 #4")
-def demos_booked(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Count of meetings and demos held in the period (activities of type meeting or demo, by `at`).
+demos_booked = activity_count(
+    "demos_booked", name="Meetings and demos", unit="count", direction="higher", source="002 #4",
+    where=meetings_and_demos,
+    doc="""Count of meetings and demos held in the period (activities of type meeting or demo, by `at`).
 
     The activities table records when a meeting takes place, not when it was booked, so the period
-    is the meeting's date. A plain count, but not a `simple` declaration: it runs on this family's
-    joint counting pass (one bincount of the activities per cell and per combination of the columns
-    the family's filters read), which a declaration's own pass over the table cannot beat.
-    """
-    return _count(ds, freq, list(by), lambda df: _is(df, "type", "meeting") | _is(df, "type", "demo"))
+    is the meeting's date. A plain count, declared with `activity_count` rather than `simple`: it runs
+    on this family's joint counting pass (one bincount of the activities per cell and per combination
+    of the columns the family's filters read), which a declaration's own pass over the table cannot beat.""")

@@ -193,7 +193,10 @@ def _clv_frame(ds: Dataset, freq: str, by: list[str], discounted: bool, discount
 def cac(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES) -> pd.DataFrame:
     """Σ sales and marketing spend in the period / new customers in the period (first paying month);
     per channel (or campaign, region) when spend has that column — new customers are then split by
-    the customer's channel (customers table, else first won deal)."""
+    the customer's channel (customers table, else first won deal).
+
+    Code, not a `ratio`: acquisition spend is not a registered KPI, and it is matched with new customers
+    across tables."""
     return _cac(ds, freq, as_by(by), categories, strict=True)
 
 
@@ -224,7 +227,9 @@ def cac_payback_months(ds: Dataset, freq: str = "M", by: Sequence[str] = (), cat
 def clv(ds: Dataset, freq: str = "M", by: Sequence[str] = (), discounted: bool = False, discount_rate: float = 0.01,
         margin: str = "deals", gross_margin: float = 0.8) -> pd.DataFrame:
     """arpu × gross margin / monthly customer churn rate (churn pooled over the period's months);
-    NaN when churn is 0. Discounted: m·r / (1 + d − r), m = arpu × margin, r = 1 − churn."""
+    NaN when churn is 0. Discounted: m·r / (1 + d − r), m = arpu × margin, r = 1 − churn.
+
+    Code: a formula of three inputs (arpu, monthly churn, margin) with a reason for each missing one."""
     return _clv_frame(ds, freq, as_by(by), discounted, discount_rate, margin, gross_margin)
 
 
@@ -250,7 +255,9 @@ def _clv_vs_cac(ds: Dataset, freq: str, by: list[str], op: str, categories, disc
               "margin": _MARGIN, "gross_margin": _GROSS_MARGIN}, source="004 #5")
 def clv_net(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES, discounted: bool = False,
             discount_rate: float = 0.01, margin: str = "deals", gross_margin: float = 0.8) -> pd.DataFrame:
-    """clv − cac (the expected gross profit of a new customer net of what acquiring it cost)."""
+    """clv − cac (the expected gross profit of a new customer net of what acquiring it cost).
+
+    Code: a difference, where a `by` column that spend lacks gives NaN with the reason (cac raises)."""
     return _clv_vs_cac(ds, freq, as_by(by), "minus", categories, discounted, discount_rate, margin, gross_margin)
 
 
@@ -261,7 +268,10 @@ def clv_net(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPE
 def ltv_to_cac(ds: Dataset, freq: str = "M", by: Sequence[str] = (), categories=SPEND_CATEGORIES,
                discounted: bool = False, discount_rate: float = 0.01, margin: str = "deals",
                gross_margin: float = 0.8) -> pd.DataFrame:
-    """clv / cac."""
+    """clv / cac.
+
+    Code, not a `ratio`: a `by` column that spend lacks gives NaN with the reason (cac raises), and a
+    CAC ≤ 0 gives NaN."""
     return _clv_vs_cac(ds, freq, as_by(by), "ratio", categories, discounted, discount_rate, margin, gross_margin)
 
 

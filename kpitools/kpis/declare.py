@@ -1,4 +1,5 @@
-"""Simple and ratio KPIs declared as data, after dbt MetricFlow's measures and ratio metrics.
+"""KPIs declared as data, after dbt MetricFlow's measures and ratio metrics: `simple`, `ratio`, and the
+families' own shapes built on `declare`.
 
     revenue = simple(
         "revenue", name="Revenue", unit="money", direction="higher", family=FAMILY, additive=True,
@@ -16,31 +17,53 @@ runs on the engine's shared pass (`engine.flow`: period ordinals and group codes
 declared KPI costs what a hand-written one does. `agg` may be an `Option` of aggregations: the KPI then
 takes the option `statistic` (e.g. mean or median of the cycle lengths).
 
+`simple(kind="snapshot", end=...)` measures the rows open at the end of each period instead: a row
+opens on its `time` and closes on its `end` (a column, or a function of the table; missing = still open),
+on the engine's other shared pass, `engine.snapshot` (e.g. open deals and pipeline value).
+
 `ratio` divides two registered KPIs period by period and group by group; where the denominator is 0 or
 missing the value is NaN with `reason` (never inf). It takes the options of both KPIs and passes each to
 the KPI that declares it.
 
-Both register the KPI in REGISTRY (so options are checked there, from the declaration) and return its
-function, `fn(ds, freq="M", by=(), **options)`, whose docstring is `doc`: the formula first.
+A family whose KPIs are one call into its own shared pass with fixed arguments declares them with a shape
+of its own, next to that pass, built on `declare`: activity.activity_rate and activity_count,
+recurring.mrr_movement and mrr_at_end, funnel.stage_rate, growth.deal_type_rate. The shape gives
+`declare` a body, `body(ds, freq, by, **options)`, and the options the KPI takes.
+
+Every shape registers the KPI in REGISTRY through `declare` (so options are checked there, from the
+declaration) and returns its function, `fn(ds, freq="M", by=(), **options)`, whose docstring is `doc`:
+the formula first.
 """
 from __future__ import annotations
 
 import inspect
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, cast, get_args
+from typing import Any, Literal, Required, TypedDict, cast, get_args
 
 import pandas as pd
 
 from ..data import Dataset
-from .engine import Agg, as_by, divide, flow
-from .registry import REGISTRY, Benchmark, Direction, Option, Unit, kpi
+from .engine import Agg, as_by, divide, flow, snapshot
+from .registry import REGISTRY, Benchmark, Direction, Kind, Option, Unit, kpi
 
-__all__ = ["simple", "ratio", "Where", "Expr", "KPIFunction"]
+__all__ = ["simple", "ratio", "declare", "Meta", "Where", "Expr", "KPIFunction"]
 
 Where = Callable[[pd.DataFrame], pd.Series]  # the rows that count: a boolean mask of the table's rows
 Expr = str | Callable[[pd.DataFrame], pd.Series]  # a column, or one value per row of the table
 KPIFunction = Callable[..., pd.DataFrame]
+Body = Callable[..., pd.DataFrame]  # body(ds, freq, by: list[str], **options, each given or its default)
+
+
+class Meta(TypedDict, total=False):
+    """What a family's declaration shape passes on as it is: the KPI's metadata (see `registry.KPI`)."""
+
+    name: Required[str]
+    unit: Required[Unit]
+    direction: Required[Direction]
+    benchmark: Benchmark | None
+    source: str
+
 
 AGGS: tuple[str, ...] = get_args(Agg)
 
@@ -56,15 +79,33 @@ def _signature(options: dict[str, Option]) -> inspect.Signature:
     return inspect.Signature(params, return_annotation=pd.DataFrame)
 
 
-def _named(fn: KPIFunction, id: str, doc: str, options: dict[str, Option], shape: str) -> KPIFunction:
-    """The KPI function named as if written in the family module that declares it (so that it pickles
-    and reads like a hand-written one), documented by `doc`; `declared` tells how it was declared."""
+def declare(shape: str, id: str, body: Body, *, doc: str, family: str, needs: Sequence[str],
+            options: dict[str, Option] | None = None, kind: Kind = "flow", additive: bool = False,
+            benchmark: Benchmark | None = None, source: str = "", name: str, unit: Unit,
+            direction: Direction) -> KPIFunction:
+    """Register KPI `id`, computed by `body(ds, freq, by, **options)` (`by` a list, every option given:
+    its value or its default), and return its function `fn(ds, freq="M", by=(), **options)`.
+
+    The function is named `id` as if written in the module that called the shape (so that it pickles and
+    reads like a hand-written one), `doc` is its docstring (formula first), its signature lists the
+    options, `fn.declared` names the shape; an option it does not declare is a TypeError, a value outside
+    an option's choices a ValueError (the registry's check). Shapes call this directly (it reads the
+    calling module two frames up).
+    """
+    declared = dict(options or {})
+    defaults = {n: o.default for n, o in declared.items()}
+
+    def fn(ds: Dataset, freq: str = "M", by: Sequence[str] = (), **given: Any) -> pd.DataFrame:
+        _no_other(id, given, declared)
+        return body(ds, freq, as_by(by), **{**defaults, **given})
+
     fn.__name__ = fn.__qualname__ = id
     fn.__module__ = sys._getframe(2).f_globals.get("__name__", __name__)
     fn.__doc__ = inspect.cleandoc(doc)
-    fn.__signature__ = _signature(options)  # type: ignore[attr-defined]
+    fn.__signature__ = _signature(declared)  # type: ignore[attr-defined]
     fn.declared = shape  # type: ignore[attr-defined]
-    return fn
+    return kpi(id, name=name, unit=unit, direction=direction, needs=tuple(needs), family=family, kind=kind,
+               options=declared, benchmark=benchmark, additive=additive, source=source)(fn)
 
 
 def _no_other(id: str, given: dict[str, Any], declared: dict[str, Option]) -> None:
@@ -87,6 +128,8 @@ def simple(
     agg: Agg | Option,
     expr: Expr | None = None,
     where: Where | None = None,
+    kind: Literal["flow", "snapshot"] = "flow",
+    end: Expr | None = None,
     note: str = "no events in the period",
     needs: Sequence[str] | None = None,
     additive: bool = False,
@@ -99,38 +142,55 @@ def simple(
     agg: sum, count, mean, median or nunique, or an Option of them (the KPI's option `statistic`).
     expr: the column aggregated, or a function of the table giving the value of each row (count: none).
     where: a function of the table giving the rows that count (missing = False); None: every row.
+    kind: "flow" (default), the rows whose `time` falls in the period; "snapshot", the rows open at the
+    end of the period: `time` on or before its last day and `end` (a column, or a function of the
+    table giving each row's end date) missing or after it. A snapshot sums or counts.
     note: why a mean or median is NaN in a period without rows. needs: default (table,).
     """
     declared: dict[str, Option] = {}
     if isinstance(agg, Option):
         declared["statistic"] = agg
-        aggs, default = agg.choices or (agg.default,), agg.default
+        aggs = agg.choices or (agg.default,)
     else:
-        aggs, default = (agg,), agg
-    if any(a not in AGGS for a in (*aggs, default)):
+        aggs = (agg,)
+    if any(a not in AGGS for a in (*aggs, agg.default if isinstance(agg, Option) else agg)):
         raise ValueError(f"{id}: agg must be one of {', '.join(AGGS)}, not {aggs}")
     if expr is None and aggs != ("count",):
         raise ValueError(f"{id}: agg {aggs[0]} needs an expr (the column or values it aggregates)")
+    if (kind == "snapshot") != (end is not None):
+        raise ValueError(f"{id}: a snapshot needs an end (when a row stops being open), a flow has none")
+    if kind == "snapshot" and (declared or aggs[0] not in ("sum", "count")):
+        raise ValueError(f"{id}: a snapshot sums or counts the rows open at the end of the period")
 
-    def measure(ds: Dataset, freq: str = "M", by: Sequence[str] = (), **options: Any) -> pd.DataFrame:
-        _no_other(id, options, declared)
-        by = as_by(by)
+    def measure(ds: Dataset, freq: str, by: list[str], statistic: Agg | None = None) -> pd.DataFrame:
         rows = ds.tables.get(table)
         if rows is None:
             raise KeyError(f"this dataset has no {table} table")
-        how = cast(Agg, options.get("statistic", default))
         value = expr if expr is None or isinstance(expr, str) else "_value"
+        mask = None if where is None else where(rows)
+        if end is not None:  # snapshot: a slim frame (the table's own columns, so their cached codes)
+            frame = pd.DataFrame({c: rows[c] for c in by}, index=rows.index, copy=False)
+            frame[time] = rows[time]
+            frame["_end"] = _values(rows, end)
+            if expr is not None:
+                value = "_value"
+                frame["_value"] = _values(rows, expr)
+            return snapshot(ds, frame, time, "_end", freq, by, value, where=mask)
         frame = rows
         if callable(expr):  # a slim frame sharing the table's columns (and their cached period and group codes)
             frame = pd.DataFrame({c: rows[c] for c in by}, index=rows.index, copy=False)
             frame[time] = rows[time]
             frame["_value"] = expr(rows)
-        mask = None if where is None else where(rows)
+        how = cast(Agg, statistic or aggs[0])
         return flow(ds, frame, time, freq, by, value, agg=how, where=mask, note=note)
 
-    fn = _named(measure, id, doc, declared, "simple")
-    return kpi(id, name=name, unit=unit, direction=direction, needs=tuple(needs or (table,)), family=family,
-               options=declared, benchmark=benchmark, additive=additive, source=source)(fn)
+    return declare("simple", id, measure, doc=doc, family=family, needs=needs or (table,), options=declared,
+                   kind=kind, additive=additive, benchmark=benchmark, source=source, name=name, unit=unit,
+                   direction=direction)
+
+
+def _values(rows: pd.DataFrame, expr: Expr) -> pd.Series:
+    return expr(rows) if callable(expr) else rows[expr]
 
 
 def ratio(
@@ -161,16 +221,13 @@ def ratio(
     num, den = parts
     if num.kind == "table" or den.kind == "table":
         raise ValueError(f"{id}: a ratio divides two KPIs of one value per period, not table KPIs")
-    declared = {**num.options, **den.options}
 
-    def quotient(ds: Dataset, freq: str = "M", by: Sequence[str] = (), **options: Any) -> pd.DataFrame:
-        _no_other(id, options, declared)
-        by = as_by(by)
+    def quotient(ds: Dataset, freq: str, by: list[str], **options: Any) -> pd.DataFrame:
         top = num.function(ds, freq, by, **{k: v for k, v in options.items() if k in num.options})
         bottom = den.function(ds, freq, by, **{k: v for k, v in options.items() if k in den.options})
         return divide(top, bottom, by, reason)
 
-    fn = _named(quotient, id, doc, declared, "ratio")
-    return kpi(id, name=name, unit=unit, direction=direction,
-               needs=tuple(needs or dict.fromkeys([*num.needs, *den.needs])), family=family, options=declared,
-               benchmark=benchmark, source=source)(fn)
+    return declare("ratio", id, quotient, doc=doc, family=family,
+                   needs=needs or list(dict.fromkeys([*num.needs, *den.needs])),
+                   options={**num.options, **den.options}, benchmark=benchmark, source=source, name=name,
+                   unit=unit, direction=direction)

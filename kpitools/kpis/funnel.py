@@ -24,12 +24,13 @@ available for M, Q and Y periods only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from .declare import simple
+from .declare import KPIFunction, Meta, declare, simple
 from .engine import as_by, combine, divide, flow
 from .memo import memo, to_period
 from .pipeline import _keys
@@ -141,49 +142,59 @@ def _reason(prev: str, basis: str) -> str:
     return f"no {_LABEL[prev]} in the period"
 
 
+def stage_rate(id: str, *, stage: str, previous: str, needs: Sequence[str], doc: str,
+               **meta: Unpack[Meta]) -> KPIFunction:
+    """Declare a KPI that is the rate from one lead stage to a later one: leads reaching `stage` /
+    leads reaching `previous`, on this family's shared pass over the leads (effective stage dates,
+    skipped stages filled in); option `basis`, period (default) or cohort."""
+    leads = [s for s, _ in STAGES]
+    if previous not in leads or stage not in leads or leads.index(stage) <= leads.index(previous):
+        raise ValueError(f"{id}: stage must be a lead stage after previous ({', '.join(leads)}), "
+                         f"not {previous!r} to {stage!r}")
+
+    def rate(ds: Dataset, freq: str, by: list[str], basis: str) -> pd.DataFrame:
+        return _stage_rate(ds, freq, by, basis, stage, previous)
+
+    return declare("stage_rate", id, rate, doc=doc, family=FAMILY, needs=needs, options={"basis": _BASIS},
+                   **meta)
+
+
 # ---------------------------------------------------------------- KPIs
 
 @kpi("visitor_to_lead_rate", name="Visitor-to-lead rate", unit="ratio", direction="higher",
      needs=["leads", "traffic"], family=FAMILY, source="001 #1")
 def visitor_to_lead_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """leads created in the period / website visitors in the period (traffic table)."""
+    """leads created in the period / website visitors in the period (traffic table).
+
+    Code, not a `stage_rate`: its denominator is the monthly traffic table, not a lead stage, and it has
+    no basis option."""
     by = as_by(by)
     leads = flow(ds, ds.leads, "created_at", freq, by, agg="count")
     return divide(leads, _visitors(ds, leads, freq, by), by, "no visitors in the period")
 
 
-@kpi("lead_to_mql_rate", name="Lead-to-MQL rate", unit="ratio", direction="higher",
-     needs=["leads", "leads.mql_at"], family=FAMILY, options={"basis": _BASIS}, source="001 #2")
-def lead_to_mql_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
-    """MQLs / leads: leads becoming marketing-qualified in the period / leads created in the period.
+lead_to_mql_rate = stage_rate(
+    "lead_to_mql_rate", name="Lead-to-MQL rate", unit="ratio", direction="higher",
+    needs=["leads", "leads.mql_at"], source="001 #2", stage="mql", previous="lead",
+    doc="""MQLs / leads: leads becoming marketing-qualified in the period / leads created in the period.
 
-    A lead with a later stage but no mql_at counts as an MQL (skipped stage).
-    """
-    return _stage_rate(ds, freq, as_by(by), basis, "mql", "lead")
+    A lead with a later stage but no mql_at counts as an MQL (skipped stage).""")
 
+mql_to_sql_rate = stage_rate(
+    "mql_to_sql_rate", name="MQL-to-SQL rate", unit="ratio", direction="higher",
+    needs=["leads", "leads.mql_at", "leads.sql_at"], source="002 #21, 001 #3", stage="sql", previous="mql",
+    doc="SQLs / MQLs: leads becoming sales-qualified in the period / leads becoming marketing-qualified in it.")
 
-@kpi("mql_to_sql_rate", name="MQL-to-SQL rate", unit="ratio", direction="higher",
-     needs=["leads", "leads.mql_at", "leads.sql_at"], family=FAMILY, options={"basis": _BASIS},
-     source="002 #21, 001 #3")
-def mql_to_sql_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
-    """SQLs / MQLs: leads becoming sales-qualified in the period / leads becoming marketing-qualified in it."""
-    return _stage_rate(ds, freq, as_by(by), basis, "sql", "mql")
+lead_to_opportunity_rate = stage_rate(
+    "lead_to_opportunity_rate", name="Lead-to-opportunity rate", unit="ratio", direction="higher",
+    needs=["leads", "leads.opportunity_at"], source="003 #6b, 004 #8", stage="opportunity", previous="lead",
+    doc="leads converted to opportunities in the period / leads created in the period.")
 
-
-@kpi("lead_to_opportunity_rate", name="Lead-to-opportunity rate", unit="ratio", direction="higher",
-     needs=["leads", "leads.opportunity_at"], family=FAMILY, options={"basis": _BASIS}, source="003 #6b, 004 #8")
-def lead_to_opportunity_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (),
-                             basis: str = "period") -> pd.DataFrame:
-    """leads converted to opportunities in the period / leads created in the period."""
-    return _stage_rate(ds, freq, as_by(by), basis, "opportunity", "lead")
-
-
-@kpi("lead_conversion_rate", name="Lead conversion rate", unit="ratio", direction="higher",
-     needs=["leads", "leads.converted_at"], family=FAMILY, options={"basis": _BASIS},
-     benchmark=Benchmark("1%–10%", low=0.01, high=0.10), source="002 #5, 004 #10")
-def lead_conversion_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "period") -> pd.DataFrame:
-    """leads converted to customers in the period / leads created in the period."""
-    return _stage_rate(ds, freq, as_by(by), basis, "won", "lead")
+lead_conversion_rate = stage_rate(
+    "lead_conversion_rate", name="Lead conversion rate", unit="ratio", direction="higher",
+    needs=["leads", "leads.converted_at"], benchmark=Benchmark("1%–10%", low=0.01, high=0.10),
+    source="002 #5, 004 #10", stage="won", previous="lead",
+    doc="leads converted to customers in the period / leads created in the period.")
 
 
 def days_to_convert(leads: pd.DataFrame) -> pd.Series:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pandas as pd
 from ..calendars.periods import shift_months
 from ..data import Dataset
 from .activity import active_rep_count
-from .declare import ratio, simple
+from .declare import KPIFunction, Meta, declare, ratio, simple
 from .engine import combine, divide, flow, won
 from .registry import Option, kpi
 
@@ -172,7 +173,9 @@ def revenue_per_rep(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.
     (won or lost), in it (the rule of activities_per_rep and the rep leaderboard, `active_reps`).
 
     An activity counts toward a group through its own by-columns, else through its deal (deal_id);
-    activities that cannot be placed in a group are left out of that grouping."""
+    activities that cannot be placed in a group are left out of that grouping.
+
+    Code, not a `ratio`: its denominator (active reps) is not a registered KPI."""
     by = list(by)
     active = active_rep_count(ds, freq, by, ds.deals)
     return divide(revenue(ds, freq, by), active, by, "no active reps in the period")
@@ -272,20 +275,28 @@ _BASIS = Option("count", ("count", "revenue"),
                 "count: share of won deals (default); revenue: share of their revenue")
 
 
-@kpi("upsell_rate", name="Upsell rate", unit="ratio", direction="higher", needs=["deals", "deals.deal_type"],
-     family=FAMILY, options={"basis": _BASIS}, source="004 #16")
-def upsell_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "count") -> pd.DataFrame:
-    """Won upsell deals / won deals to existing customers (deal_type other than "new"), closed in the period;
-    basis="revenue" uses their amounts. A missing deal_type counts as "new"."""
-    return _deal_type_rate(ds, freq, by, "upsell", basis)
+def deal_type_rate(id: str, *, deal_type: str, doc: str, needs: Sequence[str] = ("deals", "deals.deal_type"),
+                   **meta: Unpack[Meta]) -> KPIFunction:
+    """Declare a KPI that is the share of one deal_type among the won deals to existing customers
+    (deal_type other than "new"; missing = "new"), closed in the period; option `basis`, count (default)
+    or revenue."""
+    def rate(ds: Dataset, freq: str, by: list[str], basis: str) -> pd.DataFrame:
+        return _deal_type_rate(ds, freq, by, deal_type, basis)
+
+    return declare("deal_type_rate", id, rate, doc=doc, family=FAMILY, needs=needs, options={"basis": _BASIS},
+                   **meta)
 
 
-@kpi("cross_sell_rate", name="Cross-sell rate", unit="ratio", direction="higher",
-     needs=["deals", "deals.deal_type"], family=FAMILY, options={"basis": _BASIS}, source="004 #16")
-def cross_sell_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), basis: str = "count") -> pd.DataFrame:
-    """Won cross_sell deals / won deals to existing customers (deal_type other than "new"), closed in the
-    period; basis="revenue" uses their amounts. A missing deal_type counts as "new"."""
-    return _deal_type_rate(ds, freq, by, "cross_sell", basis)
+upsell_rate = deal_type_rate(
+    "upsell_rate", name="Upsell rate", unit="ratio", direction="higher", source="004 #16", deal_type="upsell",
+    doc="""Won upsell deals / won deals to existing customers (deal_type other than "new"), closed in the period;
+    basis="revenue" uses their amounts. A missing deal_type counts as "new".""")
+
+cross_sell_rate = deal_type_rate(
+    "cross_sell_rate", name="Cross-sell rate", unit="ratio", direction="higher", source="004 #16",
+    deal_type="cross_sell",
+    doc="""Won cross_sell deals / won deals to existing customers (deal_type other than "new"), closed in the
+    period; basis="revenue" uses their amounts. A missing deal_type counts as "new".""")
 
 
 # ----------------------------------------------------------------------------- incremental sales

@@ -45,15 +45,15 @@ def _open_frame(ds: Dataset, by: list[str], **extra: pd.Series) -> pd.DataFrame:
     # copy=False: the slim frame shares the deals' columns (and so their cached period and group codes)
     out = pd.DataFrame({c: d[c] for c in by}, index=d.index, copy=False)
     out["_start"] = d["created_at"]
-    out["_end"] = _open_end(d)
+    out["_end"] = open_end(d)
     for name, s in extra.items():
         out[name] = s
     return out
 
 
-def _open_end(d: pd.DataFrame) -> pd.Series:
-    """closed_at, except for deals whose status is open (NaT); cached per deals table, so that
-    every snapshot KPI shares it (and its period codes)."""
+def open_end(d: pd.DataFrame) -> pd.Series:
+    """When each deal stops being open: closed_at, except for deals whose status is open (NaT); cached
+    per deals table, so that every snapshot KPI shares it (and its period codes)."""
     closed, status = d["closed_at"], d["status"]
 
     def compute() -> np.ndarray:
@@ -172,24 +172,20 @@ opportunities_created = simple(
     doc="Count of deals with created_at in the period.")
 
 
-@kpi("open_deals", name="Open deals", unit="count", direction="neutral", needs=["deals"], family=FAMILY,
-     kind="snapshot", additive=True, source="002 #20, 001 #6")
-def open_deals(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Count of deals open at the end of the period: created on or before its last day and
+open_deals = simple(
+    "open_deals", name="Open deals", unit="count", direction="neutral", family=FAMILY, additive=True,
+    source="002 #20, 001 #6",
+    table="deals", kind="snapshot", time="created_at", end=open_end, agg="count",
+    doc="""Count of deals open at the end of the period: created on or before its last day and
     closed_at null or after it.
 
-    By stage with by=["stage"] (the deal's current stage).
-    """
-    by = as_by(by)
-    return snapshot(ds, _open_frame(ds, by), "_start", "_end", freq, by)
+    By stage with by=["stage"] (the deal's current stage).""")
 
-
-@kpi("pipeline_value", name="Pipeline value", unit="money", direction="higher", needs=["deals"], family=FAMILY,
-     kind="snapshot", additive=True, source="002 #11, 001 #7")
-def pipeline_value(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ amount of the deals open at the end of the period."""
-    by = as_by(by)
-    return snapshot(ds, _open_frame(ds, by, _amount=ds.deals["amount"]), "_start", "_end", freq, by, "_amount")
+pipeline_value = simple(
+    "pipeline_value", name="Pipeline value", unit="money", direction="higher", family=FAMILY, additive=True,
+    source="002 #11, 001 #7",
+    table="deals", kind="snapshot", time="created_at", end=open_end, agg="sum", expr="amount",
+    doc="Σ amount of the deals open at the end of the period.")
 
 
 @kpi("weighted_pipeline", name="Weighted pipeline", unit="money", direction="higher", needs=["deals"],

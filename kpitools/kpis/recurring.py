@@ -41,14 +41,16 @@ Conventions shared by every KPI of this module:
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ..calendars.periods import ordinals, period_ends, period_starts
 from ..data import Dataset
+from .declare import KPIFunction, Meta, declare
 from .engine import as_by, combine, divide, flow, grid
 from .memo import to_period
 from .registry import Option, kpi
@@ -58,6 +60,7 @@ FAMILY = "recurring"
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "none")
 _NONE, _NEW, _EXP, _CON, _CHURN, _REACT = 0, 1, 2, 3, 4, 5
 _CODE_NAMES = np.array(["none", "new", "expansion", "contraction", "churn", "reactivation"], dtype=object)
+_CODE = {name: code for code, name in enumerate(_CODE_NAMES)}
 _VOLUNTARY, _PASSIVE = 1, 2
 
 NO_START = "no paying customers at the start of the period"
@@ -588,72 +591,81 @@ _SUBS = ["subscriptions"]
 _SRC = "ChartMogul MRR movements"
 
 
-@kpi("mrr", name="MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY, kind="snapshot",
-     additive=True, source="000 #10; ChartMogul")
-def mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ mrr of the subscriptions in the period's last month (monthly recurring revenue at period end)."""
-    eng, sp = _setup(ds, freq, by)
-    return _frame(eng, sp, _at(eng.mrr_gm, sp.je))
+# declaration shapes: a KPI that reads one array of the engine
+
+def mrr_at_end(id: str, *, doc: str, factor: float = 1.0, **meta: Unpack[Meta]) -> KPIFunction:
+    """Declare a snapshot KPI: factor × Σ MRR in the period's last month (the engine's MRR per group and
+    month). Values add up over groups."""
+    def at_end(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
+        eng, sp = _setup(ds, freq, by)
+        return _frame(eng, sp, factor * _at(eng.mrr_gm, sp.je))
+
+    return declare("mrr_at_end", id, at_end, doc=doc, family=FAMILY, needs=_SUBS, kind="snapshot",
+                   additive=True, **meta)
 
 
-@kpi("arr", name="ARR", unit="money", direction="higher", needs=_SUBS, family=FAMILY, kind="snapshot",
-     additive=True, source="000 #25")
-def arr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """12 × MRR at the end of the period."""
-    eng, sp = _setup(ds, freq, by)
-    return _frame(eng, sp, 12.0 * _at(eng.mrr_gm, sp.je))
+def mrr_movement(id: str, *, doc: str, kind: str | Mapping[str, int], measure: Literal["mrr", "count"] = "mrr",
+                 **meta: Unpack[Meta]) -> KPIFunction:
+    """Declare a KPI that adds up one kind of MRR movement (new, expansion, contraction, churn,
+    reactivation) over the months of the period: its size (measure "mrr": Σ |mrr_m − mrr_{m−1}|) or how
+    many there were ("count"). `kind` may map kinds to signs, e.g. {"new": 1, "churn": -1}, added in
+    that order. Values add up over groups."""
+    signs = {kind: 1} if isinstance(kind, str) else dict(kind)
+    unknown = [k for k in signs if k not in MOVEMENTS[:-1]]
+    if unknown or not signs or any(v not in (1, -1) for v in signs.values()):
+        raise ValueError(f"{id}: kind must be a movement ({', '.join(MOVEMENTS[:-1])}) or a map of them to "
+                         f"1 or -1, not {kind!r}")
+    terms = [(_CODE[k], v) for k, v in signs.items()]
+
+    def movements(ds: Dataset, freq: str, by: list[str]) -> pd.DataFrame:
+        eng, sp = _setup(ds, freq, by)
+        per_month = eng.amount_gm if measure == "mrr" else eng.count_gm
+        code, sign = terms[0]
+        total = per_month[code] if sign == 1 else -per_month[code]
+        for code, sign in terms[1:]:
+            total = total + per_month[code] if sign == 1 else total - per_month[code]
+        return _frame(eng, sp, _flow(eng, sp, total))
+
+    return declare("mrr_movement", id, movements, doc=doc, family=FAMILY, needs=_SUBS, additive=True, **meta)
 
 
-def _movement_kpi(ds: Dataset, freq: str, by, code: int) -> pd.DataFrame:
-    eng, sp = _setup(ds, freq, by)
-    return _frame(eng, sp, _flow(eng, sp, eng.amount_gm[code]))
+_NET = {"new": 1, "expansion": 1, "reactivation": 1, "contraction": -1, "churn": -1}
 
+mrr = mrr_at_end(
+    "mrr", name="MRR", unit="money", direction="higher", source="000 #10; ChartMogul",
+    doc="Σ mrr of the subscriptions in the period's last month (monthly recurring revenue at period end).")
 
-@kpi("new_mrr", name="New MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY,
-     additive=True, source=_SRC)
-def new_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ MRR of customers in their first paying month ever, over the months of the period."""
-    return _movement_kpi(ds, freq, by, _NEW)
+arr = mrr_at_end(
+    "arr", name="ARR", unit="money", direction="higher", source="000 #25", factor=12.0,
+    doc="12 × MRR at the end of the period.")
 
+new_mrr = mrr_movement(
+    "new_mrr", name="New MRR", unit="money", direction="higher", source=_SRC, kind="new",
+    doc="Σ MRR of customers in their first paying month ever, over the months of the period.")
 
-@kpi("expansion_mrr", name="Expansion MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY,
-     additive=True, source=_SRC)
-def expansion_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ (mrr_m − mrr_{m−1}) of paying customers whose MRR went up, over the months of the period."""
-    return _movement_kpi(ds, freq, by, _EXP)
+expansion_mrr = mrr_movement(
+    "expansion_mrr", name="Expansion MRR", unit="money", direction="higher", source=_SRC, kind="expansion",
+    doc="Σ (mrr_m − mrr_{m−1}) of paying customers whose MRR went up, over the months of the period.")
 
+contraction_mrr = mrr_movement(
+    "contraction_mrr", name="Contraction MRR", unit="money", direction="lower", source=_SRC, kind="contraction",
+    doc="""Σ (mrr_{m−1} − mrr_m) of customers whose MRR went down but stayed > 0, over the months of
+    the period (a positive amount).""")
 
-@kpi("contraction_mrr", name="Contraction MRR", unit="money", direction="lower", needs=_SUBS, family=FAMILY,
-     additive=True, source=_SRC)
-def contraction_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ (mrr_{m−1} − mrr_m) of customers whose MRR went down but stayed > 0, over the months of
-    the period (a positive amount)."""
-    return _movement_kpi(ds, freq, by, _CON)
+churned_mrr = mrr_movement(
+    "churned_mrr", name="Churned MRR", unit="money", direction="lower", source=_SRC, kind="churn",
+    doc="""Σ mrr_{m−1} of customers who stopped paying in month m (first month with no row or mrr 0),
+    over the months of the period (a positive amount).""")
 
+reactivation_mrr = mrr_movement(
+    "reactivation_mrr", name="Reactivation MRR", unit="money", direction="higher", source=_SRC,
+    kind="reactivation",
+    doc="Σ MRR of customers paying again after at least one month at zero, over the months of the period.")
 
-@kpi("churned_mrr", name="Churned MRR", unit="money", direction="lower", needs=_SUBS, family=FAMILY,
-     additive=True, source=_SRC)
-def churned_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ mrr_{m−1} of customers who stopped paying in month m (first month with no row or mrr 0),
-    over the months of the period (a positive amount)."""
-    return _movement_kpi(ds, freq, by, _CHURN)
-
-
-@kpi("reactivation_mrr", name="Reactivation MRR", unit="money", direction="higher", needs=_SUBS,
-     family=FAMILY, additive=True, source=_SRC)
-def reactivation_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Σ MRR of customers paying again after at least one month at zero, over the months of the period."""
-    return _movement_kpi(ds, freq, by, _REACT)
-
-
-@kpi("net_new_mrr", name="Net new MRR", unit="money", direction="higher", needs=_SUBS, family=FAMILY,
-     additive=True, source="002 #10; ChartMogul")
-def net_new_mrr(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """new + expansion + reactivation − contraction − churned MRR in the period
-    (= MRR at end − MRR at start)."""
-    eng, sp = _setup(ds, freq, by)
-    a = eng.amount_gm
-    return _frame(eng, sp, _flow(eng, sp, a[_NEW] + a[_EXP] + a[_REACT] - a[_CON] - a[_CHURN]))
+net_new_mrr = mrr_movement(
+    "net_new_mrr", name="Net new MRR", unit="money", direction="higher", source="002 #10; ChartMogul", kind=_NET,
+    doc="""new + expansion + reactivation − contraction − churned MRR in the period
+    (= MRR at end − MRR at start).""")
 
 
 @kpi("expansion_mrr_growth", name="Expansion MRR growth", unit="ratio", direction="higher", needs=_SUBS,
@@ -690,6 +702,8 @@ def customer_churn_rate(ds: Dataset, freq: str = "M", by: Sequence[str] = (), ba
     Seed 004 writes this upside down (customers at start ÷ customers lost); the standard
     lost ÷ start is used. With basis="monthly" the rate is pooled over the period's months,
     which is the monthly churn CLV needs.
+
+    Code, not an `mrr_movement`: its two bases are two computations (customer sets, pooled movements).
     """
     eng, sp = _setup(ds, freq, by)
     if basis == "monthly":
@@ -787,21 +801,16 @@ def grr(ds: Dataset, freq: str = "M", by: Sequence[str] = (), window: str = "mon
 # --------------------------------------------------------------------------- KPIs: customers
 
 
-@kpi("new_customers", name="New customers", unit="count", direction="higher", needs=_SUBS, family=FAMILY,
-     additive=True, source="003")
-def new_customers(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Customers whose first paying month ever falls in the period (reactivations excluded)."""
-    eng, sp = _setup(ds, freq, by)
-    return _frame(eng, sp, _flow(eng, sp, eng.count_gm[_NEW]))
+new_customers = mrr_movement(
+    "new_customers", name="New customers", unit="count", direction="higher", source="003",
+    kind="new", measure="count",
+    doc="Customers whose first paying month ever falls in the period (reactivations excluded).")
 
-
-@kpi("lost_customers", name="Lost customers", unit="count", direction="lower", needs=_SUBS, family=FAMILY,
-     additive=True, source="003")
-def lost_customers(ds: Dataset, freq: str = "M", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Churn movements in the period: customers paying in a month and not in the next one (a customer
-    who churns twice in a quarter counts twice)."""
-    eng, sp = _setup(ds, freq, by)
-    return _frame(eng, sp, _flow(eng, sp, eng.count_gm[_CHURN]))
+lost_customers = mrr_movement(
+    "lost_customers", name="Lost customers", unit="count", direction="lower", source="003",
+    kind="churn", measure="count",
+    doc="""Churn movements in the period: customers paying in a month and not in the next one (a customer
+    who churns twice in a quarter counts twice).""")
 
 
 @kpi("arpu", name="ARPU", unit="money", direction="higher", needs=_SUBS, family=FAMILY, kind="snapshot",

@@ -1,8 +1,8 @@
 """The KPI registry: one `KPI` definition per catalogue id.
 
 Each family module registers its functions with the `@kpi(...)` decorator.
-Simple and ratio KPIs are declared as data with `declare.simple` / `declare.ratio`,
-which register through the same decorator. A KPI function is pure:
+KPIs declared as data (`declare.simple`, `declare.ratio` and the families' shapes,
+all through `declare.declare`) register through the same decorator. A KPI function is pure:
 `fn(ds, freq="M", by=(), **options) -> DataFrame` with columns `period, *by, value`
 (plus `note`, a reason wherever value is NaN, and for table KPIs `measure` and the
 KPI's own `dimensions`).

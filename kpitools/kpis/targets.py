@@ -335,7 +335,9 @@ def quota_attainment(ds: Dataset, freq: str = "M", by: Sequence[str] = (), metri
                      pooling: str = "pooled", ytd: bool = False) -> pd.DataFrame:
     """Σ actual / Σ target of the target's metric in the period (pooled), at the level given by `by`
     (no by: company targets; by=["rep"]: rep targets; by=["region"]: region targets). ytd=True compares
-    year-to-date actual with year-to-date target."""
+    year-to-date actual with year-to-date target.
+
+    Code: targets are matched to actuals per level and granularity, and mean_of_reps is another computation."""
     by = list(by)
     if pooling == "pooled":
         m = _actual_and_target(ds, freq, by, metric, bool(ytd))

@@ -24,6 +24,8 @@ from kpitools.data.types import to_canonical
 from kpitools.kpis import REGISTRY
 from kpitools.kpis.activity import (
     activities_per_rep,
+    activity_count,
+    activity_rate,
     call_conversion_rate,
     call_qualification_rate,
     call_reach_rate,
@@ -31,7 +33,10 @@ from kpitools.kpis.activity import (
     email_open_rate,
     email_reply_rate,
     email_response_minutes,
+    outbound_calls,
+    outbound_emails,
 )
+from kpitools.kpis.activity import flag as marked
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "activity"
 BOOLS = ["reached", "qualified", "converted", "opened"]
@@ -259,6 +264,60 @@ def test_without_optional_columns():
     assert list(call_reach_rate(ds)["value"]) == [0.5]  # 1 reached of 2 calls
     assert list(email_reply_rate(ds)["value"]) == [0.0]  # 0 of 1 e-mail
     assert list(activities_per_rep(ds)["value"]) == [1.5]  # 3 activities / ann, bob
+
+
+def test_call_conversion_rate_nests_only_when_reached_has_a_value():
+    """Without a reached column, or with one never filled, qualified calls count as they are."""
+    def conversion(reached: list[bool | None] | None) -> list[float]:
+        acts = pd.DataFrame({
+            "activity_id": ["1", "2", "3"], "at": pd.to_datetime(["2024-05-02", "2024-05-03", "2024-05-06"]),
+            "rep": ["ann", "ann", "bob"], "type": ["call", "call", "call"],
+            "qualified": pd.array([True, True, False], dtype="boolean"),
+            "converted": pd.array([True, False, True], dtype="boolean"),
+        })
+        if reached is not None:
+            acts["reached"] = pd.array(reached, dtype="boolean")
+        ds = Dataset(tables={"activities": to_canonical("activities", acts)})
+        return list(call_conversion_rate(ds)["value"])
+
+    assert conversion(None) == [0.5]  # qualified 1, 2; converted 1
+    assert conversion([None, None, None]) == [0.5]  # never filled: as if absent
+    assert conversion([True, None, None]) == [1.0]  # nested: only 1 is reached and qualified
+
+
+# ---------------------------------------------------------------- declaration shapes
+def test_activity_rate_declares_a_rate_of_two_counts(ds, declared):
+    fn = activity_rate("t_call_to_conversion", name="T", unit="ratio", direction="higher",
+                       needs=["activities", "activities.converted"], numerator=marked("converted"),
+                       denominator=outbound_calls, reason="no outbound calls in the period",
+                       doc="Outbound calls marked converted / outbound calls, calls made in the period.")
+    df = fn(ds)
+    check_shape(df)
+    # Jan outbound calls a01-a06, a08 (7); converted a01, a08 (a07 is inbound) -> 2 / 7
+    assert at(df, JAN).value == pytest.approx(2 / 7)
+    assert at(df, FEB).note == "no outbound calls in the period"
+    assert at(df, MAR).value == 1.0  # a19
+    by = fn(ds, by=["region"])
+    assert at(by, JAN, region="EU").value == pytest.approx(1 / 6)  # a01 of a01-a06
+    assert at(by, JAN, region="US").value == 1.0  # a08
+    k = REGISTRY["t_call_to_conversion"]
+    assert (k.family, k.needs, k.additive, k.formula, fn.declared) == (
+        "activity", ("activities", "activities.converted"), False,
+        "Outbound calls marked converted / outbound calls, calls made in the period.", "activity_rate")
+    with pytest.raises(TypeError, match="unexpected option 'type'"):
+        fn(ds, type="call")
+
+
+def test_activity_count_declares_a_count(ds, declared):
+    fn = activity_count("t_emails_sent", name="T", unit="count", direction="higher", where=outbound_emails,
+                        doc="Outbound e-mails sent in the period.")
+    # Jan a09-a12 (a12: no direction, no response time = outbound); March a20, a22 are inbound
+    assert list(fn(ds)["value"]) == [4.0, 0.0, 0.0]
+    by = fn(ds, by=["region"])
+    assert at(by, JAN, region="EU").value == 4.0 and at(by, JAN, region="US").value == 0.0
+    assert list(fn(ds, freq="Q")["value"]) == [4.0]
+    k = REGISTRY["t_emails_sent"]
+    assert k.additive and k.needs == ("activities",) and fn.declared == "activity_count"
 
 
 # ---------------------------------------------------------------- invariants

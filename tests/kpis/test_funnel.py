@@ -47,10 +47,12 @@ from kpitools.kpis.funnel import (
     lead_to_mql_rate,
     lead_to_opportunity_rate,
     mql_to_sql_rate,
+    stage_rate,
     visitor_to_lead_rate,
 )
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "funnel"
+NAN = float("nan")
 RATES = (lead_to_mql_rate, mql_to_sql_rate, lead_to_opportunity_rate, lead_conversion_rate)
 
 
@@ -216,6 +218,36 @@ def test_cohort_zero_denominator_note(ds):
 
 
 # ---------------------------------------------------------------- time to convert
+
+def test_stage_rate_declares_a_stage_to_stage_rate(ds, declared):
+    fn = stage_rate("t_sql_to_won", name="T", unit="ratio", direction="higher",
+                    needs=["leads", "leads.sql_at", "leads.converted_at"], stage="won", previous="sql",
+                    doc="leads converted in the period / leads becoming sales-qualified in it.")
+    check_contract(fn(ds), [])
+    # period basis: won Jan 0, Feb 2 (L1 L5), Mar 1 (L4) / SQL Jan 1 (L1), Feb 2 (L4 L5), Mar 1 (L6)
+    assert values(fn(ds)) == [0 / 1, 2 / 2, 1 / 1]
+    # cohort basis: Jan won 2 / SQL 2; Feb 1 / 2; Mar (L8) 0 / 0
+    cohort = fn(ds, basis="cohort")
+    assert same(values(cohort), [1.0, 0.5, NAN])
+    assert notes(cohort) == {"2024-03": "no lead created in the period reached the SQL stage"}
+    # EU: Jan L1 reaches SQL (0 / 1); Feb L1 is won but no EU lead reaches SQL (1 / 0); Mar L6 SQL (0 / 1)
+    eu = region(fn(ds, by=["region"]), "EU")
+    assert same(values(eu), [0.0, NAN, 0.0])
+    assert notes(eu) == {"2024-02": "no SQLs in the period"}
+    k = REGISTRY["t_sql_to_won"]
+    assert k.options["basis"].choices == ("period", "cohort") and fn.declared == "stage_rate"
+    assert k.needs == ("leads", "leads.sql_at", "leads.converted_at") and not k.additive
+    with pytest.raises(ValueError, match="t_sql_to_won: option basis='weekly'"):
+        fn(ds, basis="weekly")
+
+
+def test_stage_rate_refuses_stages_out_of_order(declared):
+    for previous, stage in (("sql", "mql"), ("mql", "mql"), ("visitor", "lead"), ("lead", "customer")):
+        with pytest.raises(ValueError, match="stage must be a lead stage after previous"):
+            stage_rate("t_bad", name="T", unit="ratio", direction="higher", needs=["leads"], stage=stage,
+                       previous=previous, doc="T.")
+    assert "t_bad" not in REGISTRY
+
 
 def test_avg_time_to_convert_days(ds):
     out = avg_time_to_convert_days(ds)

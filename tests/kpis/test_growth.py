@@ -23,6 +23,7 @@ from kpitools.kpis.growth import (
     avg_purchase_value,
     cmgr,
     cross_sell_rate,
+    deal_type_rate,
     incremental_sales,
     product_performance,
     revenue,
@@ -245,6 +246,24 @@ def test_upsell_and_cross_sell(ds):
     ur, cr = upsell_rate(ds, basis="revenue"), cross_sell_rate(ds, basis="revenue")
     assert val(ur, "2024-02") == pytest.approx(4000 / 6000)
     assert val(cr, "2024-02") == pytest.approx(2000 / 6000)
+
+
+def test_deal_type_rate_declares_the_share_of_a_deal_type(ds, declared):
+    fn = deal_type_rate("t_renewal_rate", name="T", unit="ratio", direction="higher", deal_type="renewal",
+                        doc="Won renewal deals / won deals to existing customers, closed in the period.")
+    # existing-customer wins: Jan d2 (upsell); Feb d4 (cross_sell), d5 (upsell); Apr d8 (renewal)
+    out = fn(ds)
+    assert [val(out, m) for m in ("2024-01", "2024-02", "2024-04")] == [0.0, 0.0, 1.0]
+    assert note(out, "2024-03") == "no won deals to existing customers in the period"
+    rev = fn(ds, basis="revenue")
+    assert val(rev, "2024-04") == 1.0  # 6000 / 6000
+    assert note(rev, "2024-03") == "no revenue from won deals to existing customers in the period"
+    by = fn(ds, by=["region"])
+    assert val(by, "2024-04", region="EMEA") == 1.0  # d8
+    assert math.isnan(val(by, "2024-04", region="AMER"))  # d9 lost
+    k = REGISTRY["t_renewal_rate"]
+    assert k.needs == ("deals", "deals.deal_type") and k.options["basis"].default == "count"
+    assert fn.declared == "deal_type_rate"
 
 
 def test_missing_deal_type_counts_as_new():

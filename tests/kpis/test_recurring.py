@@ -50,6 +50,8 @@ from kpitools.kpis.recurring import (
     grr,
     lost_customers,
     mrr,
+    mrr_at_end,
+    mrr_movement,
     mrr_movements,
     net_mrr_churn_rate,
     net_new_mrr,
@@ -290,6 +292,38 @@ def test_new_and_lost_customers(ds):
     assert values(lost_customers(ds)) == [0, 0, 1, 1, 0, 2]
     assert by_group(new_customers(ds, by=["region"]), "region") == {"EU": [2, 0, 0, 0, 0, 0],
                                                                     "US": [0, 1, 1, 1, 0, 0]}
+
+
+def test_mrr_movement_declares_a_sum_of_movements(ds, declared):
+    lost = mrr_movement("t_lost_mrr", name="T", unit="money", direction="lower", kind={"contraction": 1, "churn": 1},
+                        doc="contraction + churned MRR in the period.")
+    # Mar A −30 + C −50; Apr A −120; Jun D −100 + E −40
+    assert values(lost(ds)) == [0, 0, 80, 120, 0, 140]
+    assert by_group(lost(ds, by=["region"]), "region") == {"EU": [0, 0, 30, 120, 0, 0], "US": [0, 0, 50, 0, 0, 140]}
+    assert values(lost(ds, "Q")) == [80, 260]
+    net = mrr_movement("t_net_expansion", name="T", unit="money", direction="higher",
+                       kind={"expansion": 1, "contraction": -1}, doc="expansion − contraction MRR in the period.")
+    assert values(net(ds)) == [0, 50, -30, 0, 20, 0]  # Feb A +50; Mar A −30; May D +20
+    back = mrr_movement("t_reactivations", name="T", unit="count", direction="higher", kind="reactivation",
+                        measure="count", doc="Reactivations in the period.")
+    assert values(back(ds)) == [0, 0, 0, 1, 0, 0]  # C in April
+    k = REGISTRY["t_lost_mrr"]
+    assert k.additive and k.needs == ("subscriptions",) and k.family == "recurring" and lost.declared == "mrr_movement"
+
+
+def test_mrr_at_end_declares_a_snapshot(ds, declared):
+    quarterly = mrr_at_end("t_qrr", name="T", unit="money", direction="higher", factor=3.0,
+                           doc="3 × MRR at the end of the period.")
+    assert values(quarterly(ds)) == [900, 1200, 1200, 1140, 1200, 780]
+    assert values(quarterly(ds, "Q")) == [1200, 780]  # March, June
+    assert REGISTRY["t_qrr"].kind == "snapshot" and quarterly.declared == "mrr_at_end"
+
+
+def test_mrr_movement_refuses_what_is_not_a_movement(declared):
+    for kind in ("upgrade", "none", {"new": 2}, {}):
+        with pytest.raises(ValueError, match="kind must be a movement"):
+            mrr_movement("t_bad", name="T", unit="money", direction="higher", kind=kind, doc="T.")
+    assert "t_bad" not in REGISTRY
 
 
 def test_arpu(ds):
