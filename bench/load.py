@@ -16,7 +16,10 @@
      into in-memory tables.
    The references do less than kpitools.load (no mapping, no checks, no canonical types); they bound
    what reading the bytes costs on this machine.
-3. Writes the results (best wall time of --repeat runs, CPU time, peak RSS, ratios) with the load average.
+3. Writes the results (best wall time of --repeat runs, CPU time, peak RSS, the data in memory, ratios to the
+   pyarrow reference, wall and CPU seconds per loader step) with the load average, and whether the targets
+   are met: kpitools.load at most 2x pyarrow's time, peak memory (above the imports' baseline) at most 2x
+   the data in memory.
 """
 from __future__ import annotations
 
@@ -64,8 +67,8 @@ STEPS = ["read_source", "expand_events", "map_columns", "parse_table", "check_ta
          "derive_customers"]  # what kpitools.data.loader calls, in order
 
 
-def _time_steps(spent: dict[str, float]) -> None:
-    """Wrap the loader's steps with wall-clock timers (cheap: ten tables, a few calls each)."""
+def _time_steps(spent: dict[str, float], cpu: dict[str, float]) -> None:
+    """Wrap the loader's steps with wall-clock and CPU timers (cheap: ten tables, a few calls each)."""
     import functools
 
     import kpitools.data.loader as loader
@@ -75,22 +78,28 @@ def _time_steps(spent: dict[str, float]) -> None:
 
         @functools.wraps(fn)
         def timed(*args, _fn=fn, _step=step, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 return _fn(*args, **kwargs)
             finally:
                 spent[_step] = spent.get(_step, 0.0) + time.perf_counter() - t
+                cpu[_step] = cpu.get(_step, 0.0) + time.process_time() - c
 
         setattr(loader, step, timed)
+
+
+BASELINE_MB = 0.0  # the worker's RSS after its imports, before any data: Python and the libraries
 
 
 def work(name: str, folder: str) -> dict:
     folder_p = Path(folder)
     spent: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     if name.startswith("kpitools"):
-        _time_steps(spent)
+        _time_steps(spent, cpu)
     t0, c0 = time.perf_counter(), time.process_time()
     rows = 0
+    data_mb = 0.0
     if name.startswith("kpitools"):
         import kpitools
 
@@ -101,6 +110,8 @@ def work(name: str, folder: str) -> dict:
 
         ds = kpitools.load(folder_p / "dataset.yml", validate="novalidate" not in name)
         rows = sum(len(df) for df in ds.tables.values())
+        # the data in memory: the loaded Dataset's frames, every buffer counted (text included)
+        data_mb = sum(int(df.memory_usage(deep=True).sum()) for df in ds.tables.values()) / 1e6
     elif name == "naive_csv":
         import pandas as pd
 
@@ -112,11 +123,15 @@ def work(name: str, folder: str) -> dict:
     elif name == "pyarrow_csv":
         import pyarrow.csv as pacsv
 
-        rows = sum(pacsv.read_csv(f).num_rows for f in files(folder_p, "csv"))
+        tables = [pacsv.read_csv(f) for f in files(folder_p, "csv")]  # all kept, as a load keeps them
+        rows = sum(t.num_rows for t in tables)
+        data_mb = sum(t.nbytes for t in tables) / 1e6
     elif name == "pyarrow_parquet":
         import pyarrow.parquet as pq
 
-        rows = sum(pq.read_table(f).num_rows for f in files(folder_p, "parquet"))
+        tables = [pq.read_table(f) for f in files(folder_p, "parquet")]
+        rows = sum(t.num_rows for t in tables)
+        data_mb = sum(t.nbytes for t in tables) / 1e6
     elif name.startswith("duckdb"):
         import duckdb
 
@@ -129,7 +144,7 @@ def work(name: str, folder: str) -> dict:
     else:
         raise SystemExit(f"unknown measurement {name}")
     return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "peak_mb": peak_mb(), "rows": rows,
-            "steps": spent}
+            "data_mb": data_mb, "steps": spent, "steps_cpu": cpu, "baseline_mb": BASELINE_MB}
 
 
 MEASUREMENTS = [  # name, format, label
@@ -186,6 +201,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         sys.path.insert(0, str(ROOT))
+        global BASELINE_MB
+        import duckdb  # noqa: F401  the imports every measurement may make, before the baseline
+        import pyarrow.csv  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+
+        import kpitools  # noqa: F401
+        BASELINE_MB = peak_mb()
         print(json.dumps(work(*args.worker)))
         return
     folders = prepare()
@@ -211,7 +233,7 @@ def write(out: Path, results: dict, chosen: list, folders: dict, load_start, loa
         "",
         f"Written by `bench/load.py` on {time.strftime('%Y-%m-%d %H:%M')}. Each row ran in a fresh process; wall "
         f"time is the best of {repeat} run(s). Peak RSS is the process's maximum resident set (Python and "
-        "the libraries imported included).",
+        "the libraries imported included; the baseline is that RSS after the imports, before any data).",
         "",
         "### Machine",
         "",
@@ -227,23 +249,44 @@ def write(out: Path, results: dict, chosen: list, folders: dict, load_start, loa
         f"({size_mb(folders['csv'], 'csv'):,.0f} MB in {len(files(folders['csv'], 'csv'))} files) and as Parquet "
         f"({size_mb(folders['parquet'], 'parquet'):,.0f} MB).",
         "",
+        "**Data in memory** is, for kpitools.load, the loaded Dataset's frames (`memory_usage(deep=True)`: "
+        "every buffer, text included); for the pyarrow rows, the Arrow tables read (`Table.nbytes`).",
+        "",
         "### Results",
         "",
-        "Ratios are this row's time divided by `kpitools.load`'s for the same format (0.25 = a quarter of "
-        "the time; 1.5 = half as long again), for wall and for CPU time; the CPU ratio is the steadier one "
-        "on a shared machine.",
+        "Ratios are this row's time divided by the pyarrow reference's for the same format (2.0 = twice as "
+        "long), for wall and for CPU time; the CPU ratio is the steadier one on a shared machine.",
         "",
-        "| measurement | wall s | CPU s | peak RSS MB | rows | wall ratio | CPU ratio | runs (wall s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| measurement | wall s | CPU s | peak RSS MB | data in memory MB | rows | wall / pyarrow | "
+        "CPU / pyarrow | runs (wall s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, fmt, label in chosen:
         r = results[name]
-        base = results.get(f"kpitools_{fmt}")
+        base = results.get(f"pyarrow_{fmt}")
         wr = f"{r['wall'] / base['wall']:.2f}" if base else ""
         cr = f"{r['cpu'] / base['cpu']:.2f}" if base else ""
+        data = f"{r['data_mb']:,.0f}" if r.get("data_mb") else ""
         runs = ", ".join(f"{w:.2f}" for w in r["runs"])
-        lines.append(f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['peak_mb']:,.0f} | {r['rows']:,} | "
+        lines.append(f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['peak_mb']:,.0f} | {data} | {r['rows']:,} | "
                      f"{wr} | {cr} | {runs} |")
+    lines += ["", "### Targets", ""]
+    for fmt in ("csv", "parquet"):
+        k, ref = results.get(f"kpitools_{fmt}"), results.get(f"pyarrow_{fmt}")
+        if not k:
+            continue
+        if ref:
+            wr, cr = k["wall"] / ref["wall"], k["cpu"] / ref["cpu"]
+            verdict = "met" if max(wr, cr) <= 2 else ("met on CPU time, not on wall time" if cr <= 2 else "not met")
+            lines.append(f"- {fmt.upper()} time, kpitools.load at most 2x pyarrow's read: {wr:.2f}x wall, {cr:.2f}x "
+                         f"CPU: **{verdict}**.")
+        above = k["peak_mb"] - k["baseline_mb"]
+        ratio = above / k["data_mb"]
+        lines.append(f"- {fmt.upper()} memory, peak at most 2x the data in memory ({k['data_mb']:,.0f} MB): peak "
+                     f"{k['peak_mb']:,.0f} MB, {k['peak_mb'] - k['baseline_mb']:,.0f} MB above the "
+                     f"{k['baseline_mb']:,.0f} MB baseline, {ratio:.2f}x the data "
+                     f"({k['peak_mb'] / k['data_mb']:.2f}x counting the baseline): "
+                     f"**{'met' if ratio <= 2 else 'not met'}** (judged above the baseline).")
     if "kpitools_csv" in results and "kpitools_parquet" in results:
         c, p = results["kpitools_csv"], results["kpitools_parquet"]
         lines += ["", f"kpitools.load from Parquet against CSV: {p['wall']:.1f} s against {c['wall']:.1f} s wall, "
@@ -258,16 +301,19 @@ def write(out: Path, results: dict, chosen: list, folders: dict, load_start, loa
     timed = [(name, label) for name, _, label in chosen if results[name].get("steps")]
     if timed:
         lines += ["", "### Where kpitools.load's time goes", "",
-                  "Wall seconds in each step of `kpitools.data.loader` (summed over the tables; timers wrapped "
-                  "round the loader's calls; the rest is the config, the cache check and building the Dataset).",
+                  "Seconds in each step of `kpitools.data.loader`, wall / CPU (summed over the tables; timers "
+                  "wrapped round the loader's calls; the rest is the config, the cache check and building the "
+                  "Dataset).",
                   "", "| step | " + " | ".join(label.removeprefix("kpitools.load") or "kpitools.load"
                                                 for _, label in timed) + " |",
                   "|---|" + "---:|" * len(timed)]
         for step in STEPS:
-            cells = [results[name]["steps"].get(step) for name, _ in timed]
-            if any(cells):
-                lines.append(f"| {step} | " + " | ".join(f"{c:.1f}" if c else "" for c in cells) + " |")
-        lines.append("| whole load | " + " | ".join(f"{results[name]['wall']:.1f}" for name, _ in timed) + " |")
+            cells = [(results[name]["steps"].get(step), results[name].get("steps_cpu", {}).get(step))
+                     for name, _ in timed]
+            if any(w for w, _ in cells):
+                lines.append(f"| {step} | " + " | ".join(f"{w:.1f} / {c:.1f}" if w else "" for w, c in cells) + " |")
+        lines.append("| whole load | " + " | ".join(f"{results[name]['wall']:.1f} / {results[name]['cpu']:.1f}"
+                                                    for name, _ in timed) + " |")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)
 

@@ -16,7 +16,7 @@ from typing import Any
 MASK = "***"
 MIN_SECRET = 4  # shorter secrets are masked in parameters only: hiding every "abc" in a report would garble it
 
-_SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key", re.I)
+_SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|sslkey", re.I)  # sslkey: a database URL's
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
 
 

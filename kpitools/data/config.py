@@ -28,6 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .presets import PRESETS, unknown_preset
 from .problems import DataError, Problem, setting_hint
 from .schema import TABLES
 
@@ -90,7 +91,7 @@ class ReadOptions(BaseModel):
 
         for fmt in (value.values() if isinstance(value, dict) else [value] if value else []):
             try:  # strptime rejects unknown %-codes (strftime does not everywhere)
-                sample = dt.datetime(2024, 12, 31, 23, 59, 58, tzinfo=dt.timezone.utc)  # %z needs a time zone
+                sample = dt.datetime(2024, 12, 31, 23, 59, 58, tzinfo=dt.UTC)  # %z needs a time zone
                 dt.datetime.strptime(sample.strftime(fmt), fmt)
             except (ValueError, TypeError) as e:
                 raise ValueError(f"{fmt!r} is not a date format ({e}): write it with %-codes, "
@@ -129,7 +130,7 @@ class JoinConfig(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def one_source(self) -> "JoinConfig":
+    def one_source(self) -> JoinConfig:
         _check_source(self.path, self.url, self.sql, self.table, "a join")
         if isinstance(self.on, dict) and not self.on:
             raise ValueError("`on:` needs a key column: `on: Owner` or `on: {Product: Name}`")
@@ -144,7 +145,7 @@ class JoinConfig(BaseModel):
         """{this table's column: the looked-up file's column}."""
         return {self.on: self.on} if isinstance(self.on, str) else dict(self.on)
 
-    def source(self) -> "TableConfig":
+    def source(self) -> TableConfig:
         """The looked-up file as a table source, to read it with the table readers."""
         return TableConfig(path=self.path, url=self.url, sql=self.sql, table=self.table, read=self.read)
 
@@ -194,7 +195,7 @@ class TableConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def one_source(self) -> "TableConfig":
+    def one_source(self) -> TableConfig:
         _check_source(self.path, self.url, self.sql, self.table, "the table")
         if self.until and self.shape == "monthly":
             raise ValueError("`until:` is for `shape: events` or `shape: periods`")
@@ -317,8 +318,8 @@ def read_config(path: Path) -> DatasetConfig:
                     msg = "invalid setting"
             problems.append(Problem(f"line {line}: {field}: {msg}", file=where, table=table, hint=hint))
         raise DataError(problems) from None
-    for name, table in config.tables.items():
-        problems.extend(check_table_config(name, table, where, node))
+    for name, table_cfg in config.tables.items():
+        problems.extend(check_table_config(name, table_cfg, where, node))
     if problems:
         raise DataError(problems)
     return config
@@ -327,8 +328,6 @@ def read_config(path: Path) -> DatasetConfig:
 def check_table_config(name: str, cfg: TableConfig, where: str | None = None,
                        node: yaml.Node | None = None) -> list[Problem]:
     """What a table's settings can only be checked against: the environment, the presets, its name."""
-    from .presets import PRESETS, unknown_preset
-
     problems = []
 
     def line(key: str) -> str:

@@ -79,7 +79,7 @@ class Dataset:
                 out.append(need)
         return out
 
-    def filter(self, **where: Any) -> "Dataset":
+    def filter(self, **where: Any) -> Dataset:
         """Keep only rows whose dimension equals the value (or is in the list) in every
         table that has that column; e.g. ds.filter(region="EMEA", product=["A", "B"]).
         Empty values ("" or None) mean all."""
@@ -115,6 +115,48 @@ class Dataset:
         if not lows:
             return None
         return min(lows), max(highs)
+
+    @cached_property
+    def as_of(self) -> pd.Timestamp | None:
+        """The dataset's "as of" date, the one every layer shows (report headers, the runner's data
+        freshness, the last complete period): the latest event date over every date column (planned
+        dates such as deals.expected_close_at are left out), or the end of the latest month of a month
+        column (a billing row for October covers October), whichever is later. None without any date."""
+        dates: list[pd.Timestamp] = []
+        months: list[pd.Timestamp] = []
+        for name, df in self.tables.items():
+            for col in TABLES[name].columns if name in TABLES else ():
+                if col.name in df.columns and not col.planned and col.kind in ("date", "month"):
+                    found = _min_max(df[col.name])
+                    if found is not None:
+                        (dates if col.kind == "date" else months).append(found[1])
+        ends = [*dates, *((m + pd.offsets.MonthEnd(0)).normalize() for m in months)]
+        return max(ends) if ends else None
+
+    def _overview(self) -> tuple[str, list[tuple[str, int, int]], str]:
+        """(title line, (table, rows, columns) per table, warnings and notes line) for the reprs."""
+        dr = self.date_range
+        dates = f"{dr[0].date()} to {dr[1].date()}" if dr else "no dates"
+        title = f"Dataset {self.name!r}: {self.currency}, {self.calendar} calendar, {dates}"
+        tables = [(name, len(df), df.shape[1]) for name, df in self.tables.items()]
+        counts = f"{len(self.warnings)} warning(s), {len(self.notes)} note(s)"
+        return title, tables, counts
+
+    def __repr__(self) -> str:
+        # a few lines, not the tables: a notebook shows this for `ds`
+        title, tables, counts = self._overview()
+        width = max((len(name) for name, _, _ in tables), default=0)
+        rows = [f"  {name:<{width}}  {n:>12,} rows x {c} columns" for name, n, c in tables]
+        return "\n".join([title, *rows, f"  {counts}"])
+
+    def _repr_html_(self) -> str:
+        import html
+
+        title, tables, counts = self._overview()
+        rows = "".join(f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{n:,}</td>"
+                       f"<td style='text-align:right'>{c}</td></tr>" for name, n, c in tables)
+        return (f"<div><b>{html.escape(title)}</b><table><thead><tr><th>table</th><th>rows</th>"
+                f"<th>columns</th></tr></thead><tbody>{rows}</tbody></table>{html.escape(counts)}</div>")
 
     def values(self, column: str) -> list[str]:
         """Sorted distinct values of a dimension over every table that has it."""

@@ -26,6 +26,7 @@ from pandas.tseries.api import guess_datetime_format
 
 from .config import ReadOptions
 from .problems import Problem
+from .types import arrow_text
 
 EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 RANGE = " between 1900 and 2200"
@@ -57,6 +58,8 @@ def read_dates(s: pd.Series, column: str, names: tuple[str, ...], opts: ReadOpti
     Excel day numbers."""
     if pd.api.types.is_datetime64_any_dtype(s):  # Parquet, Excel date cells: dates already
         return _in_range(s.notna().to_numpy(), _naive(s), "a date (e.g. 2024-12-31)")
+    if opts.date_format_of(column, *names) is None and (iso := _arrow_iso(s)) is not None:
+        return _in_range(s.notna().to_numpy(), iso, "a date (e.g. 2024-12-31)")
     codes, uniques = pd.factorize(s)  # the distinct values in file order; code -1: missing
     values = pd.Series(uniques)
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -88,6 +91,24 @@ def read_dates(s: pd.Series, column: str, names: tuple[str, ...], opts: ReadOpti
     present = np.append(~blank.to_numpy(dtype=bool), False)[codes]  # code -1 picks the appended value
     rows = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[codes]
     return _in_range(present, pd.Series(rows, index=s.index), expected)
+
+
+def _arrow_iso(s: pd.Series) -> pd.Series | None:
+    """The dates of a text column whose every value is an ISO date or date-time without a zone
+    (2024-12-31, 2024-12-31T10:00:00), read by Arrow in one pass; None when any value is not (the
+    column is then read through its distinct values below). Arrow accepts only what the ISO reading
+    below reads the same way, so the column's reading does not change."""
+    text = arrow_text(s)
+    if text is None:
+        return None
+    try:
+        stamps = pc.cast(text, pa.timestamp("ns"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        try:
+            stamps = pc.cast(pc.utf8_trim_whitespace(text), pa.timestamp("ns"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return pd.Series(stamps.to_numpy(), index=s.index, name=s.name).astype("datetime64[ns]")
 
 
 def _in_range(present: np.ndarray, parsed: pd.Series, expected: str) -> Dates:

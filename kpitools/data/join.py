@@ -74,7 +74,8 @@ def _join_one(table: str, raw: pd.DataFrame, entry: JoinConfig, lookup: pd.DataF
     for mine, theirs in pairs.items():
         if mine not in raw.columns:
             problems.append(Problem(f"the join key {mine!r} is not a column of this file", file=where, table=table,
-                                    column=mine, hint=f"join `on:` a column it has: {', '.join(map(repr, raw.columns))}"))
+                                    column=mine,
+                                    hint=f"join `on:` a column it has: {', '.join(map(repr, raw.columns))}"))
         if theirs not in lookup.columns:
             problems.append(Problem(f"the join key {theirs!r} is not a column of {name}", file=lookup_where,
                                     table=table, column=theirs,
@@ -107,7 +108,8 @@ def _join_one(table: str, raw: pd.DataFrame, entry: JoinConfig, lookup: pd.DataF
         examples = tuple(dict.fromkeys(left[has_key].head(50)))[:3]
         theirs_examples = tuple(dict.fromkeys(known[:50]))[:3]
         return raw, [Problem(f"no {table} row finds its {on} in {name}: the keys look like "
-                             f"{', '.join(map(_show, examples))} here and {', '.join(map(_show, theirs_examples))} there",
+                             f"{', '.join(map(_show, examples))} here and "
+                             f"{', '.join(map(_show, theirs_examples))} there",
                              file=where, table=table, column=on, count=int(has_key.sum()),
                              hint=f"join on the column that holds the same values in both files "
                                   f"(`on: {{<this file's column>: <{name}'s column>}}`)")], []
@@ -135,8 +137,8 @@ def _join_one(table: str, raw: pd.DataFrame, entry: JoinConfig, lookup: pd.DataF
         example = next((d for d in described if "closest" in d), None)
         spelling = ""
         if example:
-            key, close = counts.index[described.index(example)], example.rsplit("closest: ", 1)[1]
-            spelling = f", or map the spelling: `keys: {{{_show(key)}: {close}}}` in the join"
+            key, closest = counts.index[described.index(example)], example.rsplit("closest: ", 1)[1]
+            spelling = f", or map the spelling: `keys: {{{_show(key)}: {closest}}}` in the join"
         problems.append(Problem(f"{int(unmatched.sum()):,} row(s) have a {on} with no match in {name}: "
                                 f"{'; '.join(described)}{more}", file=where, table=table, column=on,
                                 rows=lines(unmatched[unmatched].index, first_line), count=int(unmatched.sum()),

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import preset_config as presets
+from .cleaning import drop_incomplete, exclude_rows, fill_blanks
 from .config import CONFIG_NAMES, READABLE, DatasetConfig, TableConfig, read_config
-from . import presets
 from .dataset import Dataset
 from .events import expand as expand_events
-from .parse import lines, map_columns, parse_table
-from .cleaning import drop_incomplete, exclude_rows, fill_blanks
 from .join import apply_joins
+from .parse import lines, map_columns, parse_table
 from .problems import DataError, DataNote, Problem
 from .readers import EXCEL, read_source
-from .sql import session as sql_session
 from .schema import TABLES
+from .sql import session as sql_session
 from .types import to_canonical
 from .validate import check_links, check_table
 

@@ -12,11 +12,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import ReadOptions, TableConfig
 from .dates import ColumnError, read_dates, yaml_key
 from .problems import Problem
 from .schema import TABLES, Column, Table
+from .types import arrow_text, drop_unused
 
 MAX_ROWS_SHOWN = 5
 MAX_UNUSED_SHOWN = 10
@@ -106,6 +109,26 @@ def _apply_values(s: pd.Series, mapping: dict[str, Any]) -> pd.Series:
     return text.map(lambda v: m.get(v, v) if v is not pd.NA else v, na_action="ignore")
 
 
+def _arrow_numbers(s: pd.Series, opts: ReadOptions) -> pd.Series | None:
+    """The numbers of a text column by Arrow's cast, when every value is a plain finite number (the
+    common case, read in one pass without copies); None otherwise: the pandas path then reads the
+    column and reports the values it cannot read, with their rows."""
+    text = arrow_text(s)
+    if text is None or opts.thousands or opts.decimal != ".":
+        return None
+    try:
+        numbers = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        try:  # blanks around a number are allowed (pandas' path strips them too)
+            numbers = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    if pc.any(pc.invert(pc.is_finite(numbers))).as_py():  # nan, inf: reported by the pandas path
+        return None
+    # + 0.0: a "-0" reads as 0.0, as pandas reads it
+    return pd.Series(numbers.to_numpy() + 0.0, index=s.index, name=s.name)
+
+
 def _bad(s: pd.Series, parsed: pd.Series) -> pd.Series:
     return s.notna() & parsed.isna()
 
@@ -119,6 +142,8 @@ def parse_column(col: Column, s: pd.Series, opts: ReadOptions, names: tuple[str,
     if col.kind in ("money", "float", "int"):
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             parsed = s.astype("float64")
+        elif (fast := _arrow_numbers(s, opts)) is not None:  # plain numbers: read by Arrow
+            parsed = fast
         else:
             text = s.astype("string").str.strip().str.replace("\u00a0", "", regex=False)
             if opts.thousands:
@@ -145,9 +170,34 @@ def parse_column(col: Column, s: pd.Series, opts: ReadOptions, names: tuple[str,
         return parsed, _bad(s, parsed), "true/false (or yes/no, 1/0)", []
     if col.kind == "category" and isinstance(s.dtype, pd.CategoricalDtype):
         return _strip_categories(s), pd.Series(False, index=s.index), "text", []
+    if col.kind == "category" and (text := arrow_text(s)) is not None:
+        return _strip_categories(_arrow_categories(s, text)), pd.Series(False, index=s.index), "text", []
+    if (clean := _clean_arrow_text(s)) is not None:
+        return clean, pd.Series(False, index=s.index), "text", []
     text = s.astype("string").str.strip()
     text = text.where(text != "")
     return text, pd.Series(False, index=s.index), "text", []
+
+
+def _clean_arrow_text(s: pd.Series) -> pd.Series | None:
+    """A text column that is already clean (no value blank or with blanks around it: ids as exported),
+    as "string" without a copy, checked on first and last characters only; None otherwise."""
+    text = arrow_text(s)
+    if text is None:
+        return None
+    for end in (pc.utf8_slice_codeunits(text, 0, 1), pc.utf8_slice_codeunits(text, -1, None)):
+        if pc.any(pc.utf8_is_space(end)).as_py() or pc.any(pc.equal(end, "")).as_py():
+            return None
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=s.index, name=s.name)
+
+
+def _arrow_categories(s: pd.Series, text: pa.ChunkedArray) -> pd.Series:
+    """A text column as a categorical by Arrow's dictionary encoding (one hashing pass), so that
+    cleaning and typing then work on its distinct values."""
+    encoded = pc.dictionary_encode(text).combine_chunks()  # one dictionary for every chunk
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    values = pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pandas(), dtype="string"))
+    return pd.Series(values, index=s.index, name=s.name)
 
 
 def _strip_categories(s: pd.Series) -> pd.Series:
@@ -159,8 +209,8 @@ def _strip_categories(s: pd.Series) -> pd.Series:
     remap = np.append(codes, -1)  # row code -1 (missing) stays missing
     rows = remap[s.cat.codes.to_numpy()]
     categories = pd.Index(uniques, dtype="string")  # as a CSV column of text gets
-    values = pd.Categorical.from_codes(rows, categories=categories).remove_unused_categories()  # as from text
-    return pd.Series(values, index=s.index, name=s.name)
+    values = pd.Categorical.from_codes(rows, categories=categories)
+    return drop_unused(pd.Series(values, index=s.index, name=s.name))  # as from text
 
 
 def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, first_line: int,
@@ -175,7 +225,7 @@ def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, f
     problems: list[Problem] = []
     out = {}
     unparsed: dict[str, pd.Index] = {}
-    for name, mapping in cfg.values.items():
+    for name in cfg.values:
         if name not in spec.names:
             problems.append(Problem(f"value mapping for {name!r}, which is not a column of {table}", file=where,
                                     table=table, hint=f"columns: {', '.join(spec.names)}"))

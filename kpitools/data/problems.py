@@ -5,8 +5,9 @@ rows) and what to do; the CLI prints them all and exits with code 2.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ _BOUNDS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", 
            "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
 
 
-def setting_hint(err: dict, key: str, description: str | None = None) -> str:
+def setting_hint(err: Mapping[str, Any], key: str, description: str | None = None) -> str:
     """How to fix one pydantic validation error of setting `key` (e.g. "make timeout greater than 0")."""
     kind, ctx = err.get("type", ""), err.get("ctx") or {}
     if kind == "missing":

@@ -8,13 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from .config import ReadOptions, TableConfig
-from .presets import read_options
+from .preset_config import read_options
 from .problems import DataError, Problem
 from .sniff import decode_problem, format_problem, mojibake_problem, read_problem
 
@@ -69,21 +69,23 @@ def _read_csv_arrow(path: Path, sep: str, opts: ReadOptions) -> pd.DataFrame | N
         table = pacsv.read_csv(
             path, read_options=pacsv.ReadOptions(encoding=opts.encoding),
             parse_options=pacsv.ParseOptions(delimiter=sep),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            # large_string: the type pandas' Arrow-backed text keeps, so to_pandas() does not copy it
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
     except (pa.ArrowException, OSError, ValueError, LookupError):
         return None
-    if table.column_names != names or any(t != pa.string() for t in table.schema.types):
+    if table.column_names != names or any(t != pa.large_string() for t in table.schema.types):
         return None
     columns = []
     for col in table.columns:  # pandas' skipinitialspace: leading blanks go, a blank value is missing
-        trimmed = pc.utf8_ltrim_whitespace(col)
-        if pc.sum(pc.binary_length(trimmed)).as_py() != pc.sum(pc.binary_length(col)).as_py():
-            col = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        # looking at first characters only is cheaper than trimming every column to compare
+        if pc.any(pc.utf8_is_space(pc.utf8_slice_codeunits(col, 0, 1))).as_py():
+            trimmed = pc.utf8_ltrim_whitespace(col)
+            col = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.large_string()), trimmed)
         columns.append(col)
     table = pa.table(columns, names=names)
-    return table.to_pandas(types_mapper=(lambda t: _TEXT) if _TEXT != object else None)
+    return table.to_pandas(types_mapper=(lambda t: _TEXT) if isinstance(_TEXT, pd.StringDtype) else None)
 
 
 @reader(".csv", ".txt", ".tsv")
@@ -117,6 +119,7 @@ def read_source(table: str, cfg: TableConfig, base: Path) -> tuple[pd.DataFrame,
         from .sql import read_sql  # imported only for database sources
 
         return read_sql(table, cfg, base)
+    assert cfg.path is not None  # the config requires path: or url:
     path = (base / cfg.path).resolve() if not Path(cfg.path).is_absolute() else Path(cfg.path)
     where = str(path)
     if not path.exists():

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +50,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..clock import today
+from ..files import atomic_write, atomic_write_text
 from .dataset import Dataset
 from .schema import TABLES
 from .types import to_canonical
@@ -313,7 +313,10 @@ class _Acme:
 
     def _reps(self) -> None:
         rng, cfg, M = self.rng, self.cfg, self.M
-        team_names, team_region, rep_team, first_of_team = [], [], [], []
+        team_names: list[str] = []
+        team_region: list[int] = []
+        rep_team: list[int] = []
+        first_of_team: list[int] = []
         for name, region, k in BASE_TEAMS:
             n = max(cfg.pods, round(k * cfg.reps / 30))
             sizes = np.full(cfg.pods, n // cfg.pods) + (np.arange(cfg.pods) < n % cfg.pods)
@@ -628,7 +631,7 @@ class _Acme:
     def renewals(self) -> None:
         """Annual plans renew each year (won), or leave with a lost renewal; renewals due just after
         the end are open."""
-        rng, Cu, M, C = self.rng, self.Cu, self.M, self.C
+        rng, Cu, M = self.rng, self.Cu, self.M
         annual = np.flatnonzero(Cu["annual"])
         parts = []
         dom = Cu["acq"] - self.ms_ext[Cu["acq_m"]]
@@ -650,7 +653,8 @@ class _Acme:
             amount = np.maximum(_round(12 * self.mrr[c, prev], 10), 10.0)
             parts.append((c, created, np.where(won, day, np.nan), np.where(won, WON, OPEN), amount, day))
         # voluntary churn of an annual customer after at least 3 months: a lost renewal
-        c, m = np.nonzero((self.churn == 1) & Cu["annual"][:, None] & (np.arange(M)[None, :] >= Cu["acq_m"][:, None] + 3))
+        after_3 = np.arange(M)[None, :] >= Cu["acq_m"][:, None] + 3
+        c, m = np.nonzero((self.churn == 1) & Cu["annual"][:, None] & after_3)
         day = self.ms[m] + (rng.random(len(c)) * self.dim[m]).astype(np.int64)
         created = np.maximum(day - np.round(15 + rng.gamma(2.0, 10.0, len(c))).astype(np.int64), Cu["acq"][c] + 1)
         created = np.minimum(created, day - 1)
@@ -1089,18 +1093,6 @@ def _sample(seed: int, months: int, scale: str, end: str) -> Dataset:
                    currency=CURRENCY, stage_probabilities=dict(STAGE_PROBABILITIES))
 
 
-def _atomic_write(path: Path, write) -> None:  # noqa: ANN001
-    """Write through a temp file in the same directory, then rename it over `path`
-    (readers never see a half-written file; permissions follow the umask as usual)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _arrow_for_csv(table: str, df: pd.DataFrame) -> pa.Table:
     """The table as Arrow columns ready for CSV: dates as ISO text (YYYY-MM-DD, or
     YYYY-MM-DDTHH:MM:SS where there is a time of day), categories as text, nulls empty."""
@@ -1122,6 +1114,10 @@ def _arrow_for_csv(table: str, df: pd.DataFrame) -> pa.Table:
     return pa.table(cols)
 
 
+def _write_csv(data: pa.Table, path: Path) -> None:
+    pacsv.write_csv(data, str(path))
+
+
 def write_sample(directory: str | os.PathLike, seed: int = 0, months: int = 36, scale: str = "small",
                  end: str | pd.Timestamp | None = None, format: str | None = None) -> Path:  # noqa: A002
     """Write the sample's tables and a `dataset.yml` describing them; returns the yml's path.
@@ -1138,18 +1134,18 @@ def write_sample(directory: str | os.PathLike, seed: int = 0, months: int = 36, 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tables = generate(seed=seed, months=months, scale=scale, end=end)
+    files: dict[str, dict[str, str]] = {}
     config = {"name": NAME, "currency": CURRENCY, "fiscal_year_start": 1,
-              "stage_probabilities": dict(STAGE_PROBABILITIES), "tables": {}}
+              "stage_probabilities": dict(STAGE_PROBABILITIES), "tables": files}
     for name, df in tables.items():
         file = f"{name}.{fmt}"
         if fmt == "csv":
-            data = _arrow_for_csv(name, df)
-            _atomic_write(directory / file, lambda p, data=data: pacsv.write_csv(data, p))
+            atomic_write(directory / file, functools.partial(_write_csv, _arrow_for_csv(name, df)))
         else:
-            _atomic_write(directory / file, lambda p, df=df: df.to_parquet(p, index=False))
-        config["tables"][name] = {"path": file}
+            atomic_write(directory / file, functools.partial(df.to_parquet, index=False))
+        files[name] = {"path": file}
     path = directory / "dataset.yml"
     body = (f"# Acme Cloud: the kpitools sample dataset (seed {seed}, {months} months to "
             f"{_end_period(end)}, {scale})\n" + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    _atomic_write(path, lambda p: Path(p).write_text(body, encoding="utf-8"))
+    atomic_write_text(path, body)
     return path

@@ -12,8 +12,8 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from charset_normalizer.cd import coherence_ratio
 from charset_normalizer.md import mess_ratio
@@ -255,7 +255,7 @@ def mojibake_problem(path: Path, table: str, opts: ReadOptions) -> Problem | Non
     guess = best_encoding(sample, ("utf-8", *CODE_PAGES), stated=opts.encoding) if lines else None
     if guess is None or _codec(guess) == _codec(opts.encoding):
         return None
-    for line_no, raw in lines:  # the first line that reads differently
+    for line_no, raw in lines:  # noqa: B007  the first line that reads differently: used after the loop
         read, meant = raw.decode(opts.encoding, errors="replace"), raw.decode(guess, errors="replace")
         if read != meant:
             break

@@ -7,24 +7,23 @@
 
 `${NAME}` is read from the environment when the table is loaded; the URL shown in
 problems, logs and manifests is the one written in the config (a password written
-out in it replaced by ***; a `${NAME}` reference shown as it is). A relative SQLite path is relative to the config file, like
-`path:`. Problems in a table read from a database name its rows by their
+out in it replaced by ***; a `${NAME}` reference shown as it is). A relative SQLite path is relative to
+the config file, like `path:`. Problems in a table read from a database name its rows by their
 1-based position in the query's result.
 """
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
+from ..masking import MASK, is_secret_name
 from .config import ENV_VAR, TableConfig, interpolate, missing_env
 from .problems import DataError, Problem
 
 CONNECT_TIMEOUT_S = 10
-SECRET_KEY = re.compile(r"password|passwd|secret|token|api_?key|sslkey", re.I)  # query keys shown as ***
 ROWS_NOTE = "rows are result rows, from 1"
 
 
@@ -61,7 +60,7 @@ def display_url(template: str) -> str:
     except Exception:  # noqa: BLE001  an unparseable URL: show only its scheme, it may hold a secret
         return template.split("://", 1)[0] + "://..." if "://" in template else "(unparseable url)"
     if url.query:
-        url = url.set(query={k: ("***" if SECRET_KEY.search(k) else v) for k, v in url.query.items()})
+        url = url.set(query={k: (MASK if is_secret_name(k) else v) for k, v in url.query.items()})
     shown = url.render_as_string(hide_password=True)
     if url.password is not None and ENV_VAR.fullmatch(str(url.password)):  # ${PGPASSWORD}: no secret, and says
         shown = shown.replace(":***@", f":{url.password}@", 1)             # where the password comes from

@@ -6,15 +6,17 @@ pandera's failure cases into `Problem`s that name file, column, rows and a fix.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow.compute as pc
 
-from .problems import Problem
 from .parse import MAX_ROWS_SHOWN, lines
+from .problems import Problem
 from .schema import TABLES, Table
+from .types import arrow_text
 
 if TYPE_CHECKING:
     from .dataset import Dataset
@@ -42,9 +44,10 @@ MESSAGES = {
 }
 
 
-@lru_cache(maxsize=None)
-def schema_for(table: str, columns: tuple[str, ...]) -> pa.DataFrameSchema:
-    """The pandera schema of a canonical table, for the columns present."""
+@cache
+def schema_for(table: str, columns: tuple[str, ...], check_key: bool = True) -> pa.DataFrameSchema:
+    """The pandera schema of a canonical table, for the columns present. `check_key=False`: without
+    the key's uniqueness check, for a key already known to be unique (pandera's check is slow)."""
     spec: Table = TABLES[table]
     cols = {}
     for c in spec.columns:
@@ -60,7 +63,7 @@ def schema_for(table: str, columns: tuple[str, ...]) -> pa.DataFrameSchema:
             checks.append(pa.Check.in_range(lo, hi, error=f"range:{lo}:{hi}"))
         if c.kind in ("money", "float", "int") and (not c.bounds or c.bounds[1] == float("inf")):
             checks.append(pa.Check(lambda s: s.abs() < MAX_NUMBER, error="too_large"))
-        cols[c.name] = pa.Column(checks=checks, nullable=not c.required, unique=c.name == spec.key,
+        cols[c.name] = pa.Column(checks=checks, nullable=not c.required, unique=check_key and c.name == spec.key,
                                  required=False)
     rules = [rule for column, rule, _ in RULES.get(table, []) if column in columns and "status" in columns]
     return pa.DataFrameSchema(cols, checks=rules, name=table)
@@ -95,10 +98,21 @@ def _fix(table: str, column: str, check: str, values: tuple[str, ...]) -> tuple[
         return "duplicate ids", f"each {column} must appear once: remove or merge the duplicate rows"
     if check == "not_nullable":
         return "required value is empty", f"fill {column} in every row (or drop those rows)"
-    for col, rule, hint in RULES.get(table, []):
+    for _col, rule, hint in RULES.get(table, []):
         if rule.error == check:
             return MESSAGES[check], hint
     return check, ""
+
+
+def _unique(s: pd.Series) -> bool:
+    """No value twice (two blanks count as a repeat, as in pandera's check): by Arrow's hash kernel
+    for text, one pass; pandera's own check then runs only on keys that have repeats, to report them."""
+    text = arrow_text(s)
+    if text is None:
+        return bool(s.is_unique)
+    if text.null_count == 0 and len(text) > 1 and pc.all(pc.greater(text[1:], text[:-1])).as_py():
+        return True  # ids in increasing order, as exports are often sorted: unique at the cost of a compare
+    return len(pc.unique(text)) == len(text)
 
 
 def check_table(table: str, df: pd.DataFrame, where: str, first_line: int,
@@ -116,7 +130,9 @@ def check_table(table: str, df: pd.DataFrame, where: str, first_line: int,
                                 file=where, table=table, severity="warning",
                                 hint=f"export the {table} again, or remove the table from the config"))
     try:
-        schema_for(table, tuple(df.columns)).validate(df, lazy=True)
+        key = TABLES[table].key
+        repeats = key is not None and key in df.columns and not _unique(df[key])
+        schema_for(table, tuple(df.columns), check_key=repeats).validate(df, lazy=True)
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
         frame_level = fc["schema_context"].eq("DataFrameSchema")
@@ -145,6 +161,17 @@ def check_table(table: str, df: pd.DataFrame, where: str, first_line: int,
     return problems
 
 
+def _found_in(s: pd.Series, known: pd.Series) -> pd.Series:
+    """Whether each value of `s` is one of `known`'s: a hash lookup in the distinct known ids (Arrow's
+    for text, pandas' otherwise), not isin on millions of text ids."""
+    text, known_text = arrow_text(s), arrow_text(known)
+    if text is not None and known_text is not None:
+        found = pc.is_in(text, value_set=pc.unique(known_text.drop_null())).fill_null(False)
+        return pd.Series(found.to_numpy(zero_copy_only=False), index=s.index)
+    ids = pd.Index(known.dropna().unique())
+    return pd.Series(ids.get_indexer(s) >= 0, index=s.index)
+
+
 def check_links(tables: dict[str, pd.DataFrame], where: dict[str, str], first_line: dict[str, int]) -> list[Problem]:
     """Warnings for links to ids that do not exist (a deal's customer_id unknown)."""
     problems = []
@@ -153,9 +180,7 @@ def check_links(tables: dict[str, pd.DataFrame], where: dict[str, str], first_li
             t_table, t_column = target.split(".")
             if column not in df.columns or t_table not in tables or t_table == name:
                 continue
-            # a lookup in the (unique) known ids: faster than isin on millions of text ids
-            known = pd.Index(tables[t_table][t_column].dropna().unique())
-            dangling = df[column].notna() & pd.Series(known.get_indexer(df[column]) < 0, index=df.index)
+            dangling = df[column].notna() & ~_found_in(df[column], tables[t_table][t_column])
             if dangling.any():
                 rows = dangling[dangling].index
                 values = tuple(dict.fromkeys(str(v) for v in df.loc[rows[:50], column]))[:MAX_ROWS_SHOWN]
@@ -167,7 +192,7 @@ def check_links(tables: dict[str, pd.DataFrame], where: dict[str, str], first_li
     return problems
 
 
-def scope_problems(ds: "Dataset", filters: dict[str, Any], spans: list[tuple[pd.Timestamp, pd.Timestamp]] | None,
+def scope_problems(ds: Dataset, filters: dict[str, Any], spans: list[tuple[pd.Timestamp, pd.Timestamp]] | None,
                    *, where: str | None = None, period: str | None = None) -> list[Problem]:
     """Filter values the data does not have (region "Antarctica") and periods outside the data's
     dates: either would give an empty report or table, so they are errors naming what exists."""

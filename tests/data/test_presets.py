@@ -124,19 +124,6 @@ def test_salesforce_won_and_closed_columns_decide_the_status(tmp_path: Path) -> 
     assert list(d["stage"].astype(object).fillna("-")) == ["-", "-", "-", "-", "Proposal/Price Quote", "Verbal"]
 
 
-def test_preset_read_options_fill_in_what_the_user_left_out(tmp_path: Path) -> None:
-    from kpitools.data.config import TableConfig
-    from kpitools.data.presets import Preset, read_options, register
-
-    register(Preset(name="test_semicolons", title="t", columns={}, read={"sep": ";", "decimal": ","}))
-    try:
-        cfg = TableConfig(path="x.csv", preset="test_semicolons", read={"decimal": "."})
-        opts = read_options(cfg)
-        assert opts.sep == ";" and opts.decimal == "."
-    finally:
-        del PRESETS["test_semicolons"]
-
-
 # --------------------------------------------------------------------------- mistakes
 
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 import kpitools.data.sample  # noqa: F401  (the module, not kpitools.data.sample the function)
-from kpitools.data.sample import generate, sample, write_sample
 from kpitools.data.dataset import Dataset
+from kpitools.data.sample import generate, sample, write_sample
 from kpitools.data.schema import TABLES
 from kpitools.data.types import DTYPES
 

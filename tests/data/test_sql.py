@@ -140,7 +140,8 @@ def test_bad_sql_names_the_table_and_the_query(tmp_path: Path) -> None:
     db = tmp_path / "crm.db"
     sqlite3.connect(db).close()
     (tmp_path / "dataset.yml").write_text(
-        "tables:\n  deals:\n    url: sqlite:///crm.db\n    sql: |\n      SELECT * FROM opportunitys\n      WHERE 1 = 1\n"
+        "tables:\n  deals:\n    url: sqlite:///crm.db\n    sql: |\n      SELECT * FROM opportunitys\n"
+        "      WHERE 1 = 1\n"
         "  leads:\n    url: sqlite:///crm.db\n    table: crm.leads\n")
     with pytest.raises(DataError) as e:
         kpitools.load(tmp_path / "dataset.yml")
