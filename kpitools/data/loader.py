@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -125,48 +126,25 @@ def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dat
     first_lines: dict[str, int] = {}
     # a copy prepared by `kpitools run` carries the notes of the load it was made from
     notes: list[DataNote] = [DataNote(**{**n, "values": tuple(n.get("values", ()))}) for n in config.notes]
-    for name, cfg in config.tables.items():
-        try:
-            raw, first_line, display = read_source(name, cfg, base)
-        except DataError as e:
-            problems.extend(e.problems)
-            continue
-        excel = Path(display).suffix.lower() in EXCEL
-        raw, found, noted = apply_joins(name, raw, cfg, base, display, first_line)
-        raw, more, excluded = exclude_rows(name, raw, cfg, display)
-        problems.extend(found + more)
-        notes.extend(noted + excluded)
-        if any(p.severity == "error" for p in found + more):
-            continue
-        if cfg.shape != "monthly":  # event-style subscriptions: expand to one row per customer and month
-            raw, found = expand_events(raw, cfg, display, first_line)
-            problems.extend(found)
-            if any(p.severity == "error" for p in found):
-                continue
-            display, first_line = f"{display} (expanded to monthly rows)", 1
-            cfg = cfg.model_copy(update={"columns": {}, "values": {}, "defaults": {}, "fill": {}})
-        raw, cfg = presets.apply(raw, cfg)
-        where[name], first_lines[name] = display, first_line
-        raw, cfg, found, filled = fill_blanks(name, raw, cfg, TABLES[name], display)
-        problems.extend(found)
-        notes.extend(filled)
-        mapped, found = map_columns(name, raw, cfg, display)
-        problems.extend(_with_preset_hint(found, cfg))
-        parsed, found, unparsed = parse_table(name, mapped, cfg, display, first_line, excel=excel)
-        problems.extend(found)
-        parsed, dropped = drop_incomplete(name, parsed, cfg, TABLES[name], unparsed)
-        notes.extend(dropped)
-        parsed = presets.finish(parsed, cfg)
-        if validate:
-            problems.extend(_check_extra(name, parsed, display, first_line))
-            problems.extend(check_table(name, parsed, display, first_line, unparsed))
-        tables[name] = parsed
+    # Largest files first: a table's text is gone, parsed, before the next is read, so the big text never
+    # sits next to many parsed tables. The order changes nothing: each table's results are its own and are
+    # gathered below in the config's order, as if read in it.
+    done = {name: _load_table(name, config.tables[name], base, validate) for name in reading_order(config, base)}
+    for name in config.tables:
+        one = done.pop(name)
+        problems.extend(one.problems)
+        notes.extend(one.notes)
+        if one.where is not None:
+            where[name], first_lines[name] = one.where, one.first_line
+        if one.parsed is not None:
+            tables[name] = one.parsed
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(problems)
     if validate:
         problems.extend(check_links(tables, where, first_lines))
-    typed = {name: to_canonical(name, df).reset_index(drop=True) for name, df in tables.items()}
+    # each parsed table let go as its typed copy is made: the two exist together for one table only
+    typed = {name: to_canonical(name, tables.pop(name)).reset_index(drop=True) for name in list(tables)}
     if "customers" not in typed:
         derived = derive_customers(typed)
         if derived is not None:
@@ -176,6 +154,74 @@ def _load(config: DatasetConfig, base: Path, source: str, validate: bool) -> Dat
                    stage_probabilities=dict(config.stage_probabilities),
                    source=Path(source), warnings=[p for p in problems if p.severity == "warning"],
                    notes=notes)
+
+
+class _Table(NamedTuple):
+    """What loading one table gives: its problems and notes (in the order found), where its rows are
+    (None when it was not read that far) and the parsed table (None after an error)."""
+    problems: list[Problem]
+    notes: list[DataNote]
+    where: str | None
+    first_line: int
+    parsed: pd.DataFrame | None
+
+
+def reading_order(config: DatasetConfig, base: Path) -> list[str]:
+    """The tables by decreasing file size (then in the config's order); the config's order when a table
+    reads a database (a database that refused one table is not asked again: order could change that)."""
+    names = list(config.tables)
+    if reads_a_database(config):
+        return names
+
+    def size(name: str) -> int:
+        path = config.tables[name].path
+        try:
+            return (base / path).stat().st_size if path else 0
+        except OSError:
+            return 0  # missing: reported when read
+
+    return sorted(names, key=lambda name: -size(name))
+
+
+def _load_table(name: str, cfg: TableConfig, base: Path, validate: bool) -> _Table:
+    """Read, map, parse and check one table. Its text is let go column by column as parsed."""
+    problems: list[Problem] = []
+    notes: list[DataNote] = []
+    try:
+        raw, first_line, display = read_source(name, cfg, base)
+    except DataError as e:
+        return _Table(list(e.problems), notes, None, 1, None)
+    excel = Path(display).suffix.lower() in EXCEL
+    raw, found, noted = apply_joins(name, raw, cfg, base, display, first_line)
+    raw, more, excluded = exclude_rows(name, raw, cfg, display)
+    problems.extend(found + more)
+    notes.extend(noted + excluded)
+    if any(p.severity == "error" for p in found + more):
+        return _Table(problems, notes, None, 1, None)
+    if cfg.shape != "monthly":  # event-style subscriptions: expand to one row per customer and month
+        raw, found = expand_events(raw, cfg, display, first_line)
+        problems.extend(found)
+        if any(p.severity == "error" for p in found):
+            return _Table(problems, notes, None, 1, None)
+        display, first_line = f"{display} (expanded to monthly rows)", 1
+        cfg = cfg.model_copy(update={"columns": {}, "values": {}, "defaults": {}, "fill": {}})
+    raw, cfg = presets.apply(raw, cfg)
+    raw, cfg, found, filled = fill_blanks(name, raw, cfg, TABLES[name], display)
+    problems.extend(found)
+    notes.extend(filled)
+    mapped, found = map_columns(name, raw, cfg, display)
+    del raw  # its columns live on in `mapped` only, which parse_table empties as it parses
+    problems.extend(_with_preset_hint(found, cfg))
+    parsed, found, unparsed = parse_table(name, mapped, cfg, display, first_line, excel=excel, consume=True)
+    del mapped
+    problems.extend(found)
+    parsed, dropped = drop_incomplete(name, parsed, cfg, TABLES[name], unparsed)
+    notes.extend(dropped)
+    parsed = presets.finish(parsed, cfg)
+    if validate:
+        problems.extend(_check_extra(name, parsed, display, first_line))
+        problems.extend(check_table(name, parsed, display, first_line, unparsed))
+    return _Table(problems, notes, display, first_line, parsed)
 
 
 def _with_preset_hint(found: list[Problem], cfg: TableConfig) -> list[Problem]:

@@ -185,9 +185,10 @@ def _clean_arrow_text(s: pd.Series) -> pd.Series | None:
     text = arrow_text(s)
     if text is None:
         return None
-    for end in (pc.utf8_slice_codeunits(text, 0, 1), pc.utf8_slice_codeunits(text, -1, None)):
-        if pc.any(pc.utf8_is_space(end)).as_py() or pc.any(pc.equal(end, "")).as_py():
-            return None
+    for chunk in text.chunks:  # chunk by chunk: the ends of a whole column would be a copy of its size
+        for end in (pc.utf8_slice_codeunits(chunk, 0, 1), pc.utf8_slice_codeunits(chunk, -1, None)):
+            if pc.any(pc.utf8_is_space(end)).as_py() or pc.any(pc.equal(end, "")).as_py():
+                return None
     return pd.Series(pd.arrays.ArrowStringArray(text), index=s.index, name=s.name)
 
 
@@ -214,10 +215,12 @@ def _strip_categories(s: pd.Series) -> pd.Series:
 
 
 def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, first_line: int,
-                spec: Table | None = None, *, excel: bool = False
+                spec: Table | None = None, *, excel: bool = False, consume: bool = False
                 ) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
     """Apply value mappings and parse every column to its kind (of `spec`, default the table's).
-    `excel`: the source is an Excel file (date columns may hold Excel's day numbers).
+    `excel`: the source is an Excel file (date columns may hold Excel's day numbers). `consume`: take
+    each column out of `frame` as it is parsed, so that (if the caller holds it nowhere else) its text
+    is let go then, not at the end: `frame` is left with no columns.
 
     Also returns, per column, the rows that did not parse (so later checks do not
     report them a second time as empty)."""
@@ -234,8 +237,8 @@ def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, f
                                     file=where, table=table, column=name,
                                     hint=f"map the column first: `columns: {{{name}: <your column>}}`, "
                                          "or remove the mapping"))
-    for name in frame.columns:
-        s = frame[name]
+    for name in list(frame.columns):
+        s = frame.pop(name) if consume else frame[name]
         if name in cfg.values:
             s = _apply_values(s, cfg.values[name])
         names = (cfg.columns[name],) if name in cfg.columns else ()  # the column's name in the file
@@ -261,4 +264,6 @@ def parse_table(table: str, frame: pd.DataFrame, cfg: TableConfig, where: str, f
                                     column=name, rows=lines(rows, first_line), values=values, hint=hint,
                                     count=len(rows)))
         out[name] = parsed
-    return pd.DataFrame(out, index=frame.index), problems, unparsed
+        del s, parsed, bad  # the text (and its parsed copy, now in `out`) let go before the next column
+    # copy=False: the parsed columns as they are, not copied into blocks (to_canonical makes the blocks)
+    return pd.DataFrame(out, index=frame.index, copy=False), problems, unparsed

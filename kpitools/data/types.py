@@ -37,7 +37,8 @@ def to_canonical(table: str, df: pd.DataFrame) -> pd.DataFrame:
         if col.kind in ("date", "month"):
             if isinstance(s.dtype, pd.DatetimeTZDtype):
                 s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-            s = pd.to_datetime(s).astype(dtype)
+            if s.dtype != dtype:  # already parsed dates are kept as they are: to_datetime would copy them
+                s = pd.to_datetime(s).astype(dtype)
             if col.kind == "month":
                 # the first of the month, by numpy's month unit (to_period makes Period objects: slow)
                 s = pd.Series(s.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype("datetime64[ns]"),

@@ -167,3 +167,79 @@ def test_loading_unchanged_files_again_reuses_the_dataset(tmp_path):
     (tmp_path / "deals.csv").write_text((GOOD / "deals.csv").read_text() + "D5,2024-03-02,,open,7,,,,\n")
     again = kpitools.load(tmp_path)
     assert again is not first and len(again.deals) == 5
+
+
+def _orders_tried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list:
+    """The same folder loaded with its tables read in three orders: the config's, its reverse and the
+    loader's own (largest file first); each load's Dataset, or the DataError it raised."""
+    import kpitools.data.loader as loader
+
+    own = loader.reading_order
+    results = []
+    for order in (lambda config, base: list(config.tables), lambda config, base: list(config.tables)[::-1], own):
+        monkeypatch.setattr(loader, "reading_order", order)
+        loader._CACHE.clear()
+        try:
+            results.append(kpitools.load(tmp_path / "dataset.yml"))
+        except DataError as e:
+            results.append(e)
+    loader._CACHE.clear()
+    return results
+
+
+def test_tables_read_in_any_order_give_the_same_dataset(tmp_path, monkeypatch):
+    from kpitools.data.loader import reading_order, resolve
+    from kpitools.data.sample import write_sample
+
+    write_sample(tmp_path, months=6, end="2026-06")
+    deals = pd.read_csv(tmp_path / "deals.csv", dtype=str, keep_default_na=False)
+    deals.loc[1, "customer_id"] = "C_NOWHERE"  # a link to no customer: a warning
+    deals.to_csv(tmp_path / "deals.csv", index=False)
+    leads = pd.read_csv(tmp_path / "leads.csv", dtype=str, keep_default_na=False)
+    leads["note"] = "x"  # a column not used: a warning
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    config, base, _ = resolve(tmp_path / "dataset.yml")
+    sizes = [(base / config.tables[name].path).stat().st_size for name in reading_order(config, base)]
+    assert sizes == sorted(sizes, reverse=True) and list(config.tables) != reading_order(config, base)
+    first, *others = _orders_tried(tmp_path, monkeypatch)
+    assert len(first.warnings) >= 2
+    for ds in others:
+        assert list(ds.tables) == list(first.tables)  # the config's order, derived customers last
+        for name, df in first.tables.items():
+            pd.testing.assert_frame_equal(ds.tables[name], df)
+        assert ds.warnings == first.warnings and ds.notes == first.notes
+
+
+def test_problems_of_tables_read_in_any_order_are_listed_in_the_config_order(tmp_path, monkeypatch):
+    from kpitools.data.sample import write_sample
+
+    write_sample(tmp_path, months=6, end="2026-06")
+    for table, column, value in (("deals", "amount", "12,5x"), ("leads", "created_at", "2024-13-45"),
+                                 ("subscriptions", "mrr", "lots")):
+        df = pd.read_csv(tmp_path / f"{table}.csv", dtype=str, keep_default_na=False)
+        df.loc[2, column] = value
+        df.to_csv(tmp_path / f"{table}.csv", index=False)
+    (tmp_path / "targets.csv").unlink()  # a file not found: reported where the config names it
+    first, *others = _orders_tried(tmp_path, monkeypatch)
+    assert isinstance(first, DataError) and [p.table for p in first.problems if p.severity == "error"] == [
+        "deals", "leads", "subscriptions", "targets"]
+    for e in others:
+        assert isinstance(e, DataError) and e.problems == first.problems
+
+
+def test_parse_table_consuming_its_frame_parses_the_same(tmp_path):
+    from kpitools.data.config import TableConfig
+    from kpitools.data.parse import map_columns, parse_table
+    from kpitools.data.readers import read_source
+
+    (tmp_path / "deals.csv").write_text((GOOD / "deals.csv").read_text() + "D9,2024-03-02,soon,open,1x,,,,\n")
+    cfg = TableConfig(path="deals.csv")
+    raw, first_line, where = read_source("deals", cfg, tmp_path)
+    kept, _ = map_columns("deals", raw, cfg, where)
+    taken = kept.copy()
+    parsed, problems, unparsed = parse_table("deals", kept, cfg, where, first_line)
+    again, problems_again, unparsed_again = parse_table("deals", taken, cfg, where, first_line, consume=True)
+    assert len(problems) >= 2 and problems_again == problems
+    pd.testing.assert_frame_equal(again, parsed)
+    assert unparsed_again.keys() == unparsed.keys() and all(unparsed_again[k].equals(unparsed[k]) for k in unparsed)
+    assert list(taken.columns) == [] and len(taken) == len(kept)  # every column taken out as parsed
