@@ -110,7 +110,7 @@ def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
     status_text = i18n.status_text(status_key)
 
     direction = row.get("direction")
-    yoy = row.get("yoy_change")
+    yoy: Any = row.get("yoy_change")
     yoy_good: Any = None
     if not _missing(yoy) and direction in ("higher", "lower"):
         yoy_good = float(yoy) > 0 if direction == "higher" else float(yoy) < 0

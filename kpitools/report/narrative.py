@@ -231,7 +231,7 @@ def _lead_sentence(row: Mapping[str, Any], currency: str) -> str:
     change = _change_words(row.get("change"), row.get("change_pct"), unit, currency)
     if change:
         parts.append(_("{change} on {previous}", change=change, previous=before))
-    target = row.get("target")
+    target: Any = row.get("target")
     if not _missing(target) and not _missing(row.get("value")) and float(target) != 0:
         v, t = float(row["value"]), float(target)
         if unit == "ratio":
@@ -402,7 +402,8 @@ def _reaching(text: str, p: float) -> str:
         return _("{text}: less than a 1% chance of reaching the target.", text=text)
     if p > 0.99:
         return _("{text}: more than a 99% chance of reaching the target.", text=text)
-    return _("{text}: a {chance} chance of reaching the target.", text=text, chance=format_value(p, "ratio", decimals=0))
+    return _("{text}: a {chance} chance of reaching the target.", text=text,
+             chance=format_value(p, "ratio", decimals=0))
 
 
 @i18n.localised

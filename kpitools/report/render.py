@@ -28,13 +28,13 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import strip_ansi
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Integer, List, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 from .. import i18n
 from ..files import atomic_write_text
@@ -42,11 +42,11 @@ from ..i18n import N_
 from ..masking import mask_value
 from .cards import HEADER_MIME
 
-__all__ = ["render", "render_many", "html_exporter", "write_atomic", "TEMPLATES", "TEMPLATE_NAME",
+__all__ = ["render", "render_many", "html_exporter", "ReportExporter", "write_atomic", "TEMPLATES", "TEMPLATE_NAME",
            "RemoveTaggedCells", "RemoveStderr", "StripScripts", "ShortenErrors", "DropCardStyles",
            "CollectHeader", "TranslateMarkdown", "RemoveEmptyCells"]
 
-NotebookLike = Union[str, Path, nbformat.NotebookNode]
+NotebookLike = str | Path | nbformat.NotebookNode
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "kpitools"
@@ -231,21 +231,37 @@ def _field_text(value: Any, calendar: str = "gregorian") -> str:
     return str(value)
 
 
+class ReportExporter(HTMLExporter):
+    """The house report as an nbconvert exporter: `jupyter nbconvert --to kpitools report.ipynb`, and
+    JupyterLab's File > Save and Export Notebook As > kpitools report (registered by the entry point
+    `nbconvert.exporters: kpitools` in pyproject.toml). The same page `render()` writes."""
+
+    export_from_notebook = "kpitools report"
+    extra_template_basedirs = List([str(TEMPLATES)]).tag(config=True)
+    template_name = Unicode(TEMPLATE_NAME).tag(config=True)
+    exclude_input = Bool(True).tag(config=True)
+    exclude_input_prompt = Bool(True).tag(config=True)
+    exclude_output_prompt = Bool(True).tag(config=True)
+    embed_images = Bool(True).tag(config=True)
+    exclude_anchor_links = Bool(True).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for preprocessor in PREPROCESSORS:
+            self.register_preprocessor(preprocessor, enabled=True)
+
+    # nbconvert annotates Exporter's output as a notebook; a template exporter's is the page's text
+    def from_notebook_node(  # type: ignore[override]
+            self, nb: Any, resources: dict | None = None, **kw: Any) -> tuple[str, dict]:
+        resources = dict(resources or {})
+        resources.setdefault("kpitools", {"generated_at": datetime.now(UTC)})  # exported from JupyterLab
+        return super().from_notebook_node(nb, resources=resources, **kw)
+
+
 @cache
-def html_exporter() -> HTMLExporter:
-    """The house HTMLExporter, built once per process (rendering many notebooks reuses it)."""
-    exporter = HTMLExporter(
-        extra_template_basedirs=[str(TEMPLATES)],
-        template_name=TEMPLATE_NAME,
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-        exclude_anchor_links=True,
-    )
-    for preprocessor in PREPROCESSORS:
-        exporter.register_preprocessor(preprocessor, enabled=True)
-    return exporter
+def html_exporter() -> ReportExporter:
+    """The house exporter, built once per process (rendering many notebooks reuses it)."""
+    return ReportExporter()
 
 
 _lock = threading.Lock()  # one exporter, shared by threads

@@ -37,7 +37,7 @@ from ..kpis.compare import compare as _compare
 from ..kpis.compare import last_complete_period
 from ..kpis.compute import compute as _compute
 from ..kpis.registry import REGISTRY
-from ..kpis.targets import last_date, targets_for
+from ..kpis.targets import targets_for
 
 HEADLINE_KPIS = ("revenue", "won_deals", "win_rate", "avg_purchase_value", "pipeline_value", "quota_attainment",
                  "mrr", "customer_churn_rate", "nrr", "cac")
@@ -136,7 +136,7 @@ def _resolve_period(ds: Dataset, period: Any) -> Any:
         if relative:  # relative names, resolved against the data's last date (not today)
             freq, back = relative
             if text.startswith("current"):
-                as_of = last_date(ds)
+                as_of = ds.as_of
                 if as_of is None:
                     raise ValueError("the dataset has no dates")
                 p = period_at(as_of, freq, ds.fiscal_year_start, ds.calendar) - back
@@ -354,6 +354,12 @@ def _key(x: Any) -> Any:
 _SCOPES: list[tuple[Dataset, Any, tuple, Scope]] = []  # small cache: (ds, period, filters) -> Scope
 
 
+def reserve(n: int) -> None:
+    """Keep at least `n` more scopes in the cache (a batch's fork server primes one per report, see prime.py)."""
+    global _CACHE_SIZE
+    _CACHE_SIZE = max(_CACHE_SIZE, n + 8)
+
+
 def scope(ds: Any = "", period: Any = "", filters: Mapping[str, Any] | None = None, *,
           prefetch: bool | Iterable[str] = False, locale: str | None = None, calendar: str | None = "",
           currency: str | None = "", **more: Any) -> Scope:
@@ -384,7 +390,7 @@ def scope(ds: Any = "", period: Any = "", filters: Mapping[str, Any] | None = No
         if lacking and name not in ("stages",):
             unscoped[name] = lacking
     pre = tuple(REPORT_KPIS) if prefetch is True else tuple(prefetch or ())
-    s = Scope(full=ds, ds=ds.filter(**flt), period=p, filters=flt, unscoped=unscoped, as_of=last_date(ds),
+    s = Scope(full=ds, ds=ds.filter(**flt), period=p, filters=flt, unscoped=unscoped, as_of=ds.as_of,
               prefetch=pre, locale=loc)
     _SCOPES.append((ds, pkey, fkey, s))
     del _SCOPES[:-_CACHE_SIZE]

@@ -29,7 +29,8 @@ from ..kpis.status import against_target
 from .scope import Scope, _scope
 
 # card titles that read better short (a long word such as "Opportunities" breaks in a narrow card)
-CARD_NAMES = {"opportunities_created": NP_("KPI", "Deals created"), "avg_purchase_value": NP_("KPI", "Average deal size"),
+CARD_NAMES = {"opportunities_created": NP_("KPI", "Deals created"),
+              "avg_purchase_value": NP_("KPI", "Average deal size"),
               "cac": NP_("KPI", "Customer acquisition cost (CAC)"), "clv": NP_("KPI", "Customer lifetime value (CLV)"),
               "call_qualification_rate": NP_("KPI", "Calls qualified"),
               "call_reach_rate": NP_("KPI", "Calls reached"), "call_conversion_rate": NP_("KPI", "Calls converted"),
@@ -38,6 +39,10 @@ CARD_NAMES = {"opportunities_created": NP_("KPI", "Deals created"), "avg_purchas
               "cac_payback_months": NP_("KPI", "CAC payback")}
 
 S = TypeVar("S", bound="Section")
+
+
+def _no_cards() -> pd.DataFrame:
+    return pd.DataFrame(columns=["period", "kpi", "name", "unit", "direction", "value", "status"])
 
 
 @dataclass(eq=False)
@@ -51,14 +56,10 @@ class Section:
 
     name: str
     scope: Scope
-    cards: pd.DataFrame | None = None
+    cards: pd.DataFrame = field(default_factory=lambda: _no_cards())  # kpi_cards() of no cards shows nothing
     message: str | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.cards is None:  # kpi_cards() of a section without cards shows nothing
-            self.cards = pd.DataFrame(columns=["period", "kpi", "name", "unit", "direction", "value", "status"])
 
     @property
     def empty(self) -> bool:
@@ -155,7 +156,7 @@ def _start(kind: type[S], name: str, ds: Any, period: Any, filters: Mapping[str,
         sec.message = s.short_message
         return sec
     why = s.in_scope(needs) if needs else None
-    if why:
+    if needs and why:
         sec.message = _(unavailable, why=why)
         sec.skipped[needs] = why
         return sec

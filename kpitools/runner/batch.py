@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from kpitools.data.problems import Problem
-from kpitools.files import read_json, remove_temporaries
+from kpitools.files import atomic_write_text, read_json, remove_temporaries
 
 from . import executors
 from .deliver import check_delivery
 from .deliver import deliver as send_mail
 from .deliver import report as report_mail
 from .errors import BatchError
-from .fork_server import DATA_PREFIX
+from .fork_server import DATA_PREFIX, SHARED_PREFIX, fast_start
 from .kernels import imports_of
 from .manifest import (
     MANIFEST,
@@ -58,6 +58,7 @@ from .run import RESULT_FILE, RunResult, RunTask, execute_run
 from .spec import Batch, Run, load_batch, select
 from .worker import init_worker
 
+SHARED_RUNS = "shared-runs.json"  # in the cache folder: the runs whose shared KPIs the fork servers compute
 # Imported ahead in every kernel, on top of the notebook's own imports.
 WARMUP_ALWAYS = ("pandas",)
 
@@ -94,8 +95,13 @@ def run_batch(spec_path: str | Path, *, workers: int | None = None, executor: st
     with _exclusive(batch), _sigterm_interrupts():
         _remove_temporaries(batch)  # left by a batch that was killed mid-write
         records, todo = _plan(batch, runs, kernel, data_prints, force)
-        state = {"batch": batch, "runs": batch.runs, "records": records,
-                 "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        state: dict[str, Any] = {"batch": batch, "runs": batch.runs, "records": records,
+                                 "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        fast, why = fast_start(kernel)
+        # The fork server saves seconds per report: when it cannot be used the batch still runs, and says why.
+        state["fast_start"] = {"enabled": fast, **({"reason": why} if why else {})}
+        if todo and not fast:
+            print(f"warning: kernels start the slow way (no fork server): {why}", file=sys.stderr, flush=True)
         reporter = Reporter(total=len(runs), skipped=len(runs) - len(todo), enabled=progress)
         if todo:
             _execute(batch, todo, state, reporter, kernel=kernel, data_prints=data_prints, executor=executor,
@@ -233,6 +239,17 @@ def _execute(batch: Batch, todo: list[tuple[Run, str]], state: dict[str, Any], r
     # The prepared data, loaded once per worker's fork server: its kernels find it in kpitools.load's cache.
     warmup += tuple(f"{DATA_PREFIX}{prepared_folder(batch.root / CACHE_DIR, fp) / 'dataset.yml'}"
                     for fp in data_prints.values())
+    # What the reports share (a report notebook's KPIs for all its scopes): each fork server computes it once,
+    # with the data it has loaded, before it forks kernels (kpitools.report.prime), from the runs' parameters
+    # as their kernels get them (data: the prepared copy), in a file (a command line has a length limit).
+    if "kpitools.report" in warmup:
+        shared = [{**r.parameters, **({"data": str(prepared_folder(batch.root / CACHE_DIR,
+                                                                    data_prints[str(r.parameters["data"])]))}
+                                      if r.parameters.get("data") else {})} for r, _ in todo]
+        runs_file = batch.root / CACHE_DIR / SHARED_RUNS
+        with contextlib.suppress(OSError):  # only an optimisation
+            atomic_write_text(runs_file, json.dumps(shared, default=str))
+            warmup += (f"{SHARED_PREFIX}{runs_file}",)
     init = (init_worker, (kernel, warmup, str(batch.root / RUNS_DIR)))
     ex = executors.get_executor(executor, workers=workers, scheduler=scheduler, init=init)
     try:

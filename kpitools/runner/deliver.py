@@ -23,6 +23,7 @@ The SMTP password is `${NAME}` in the spec, read from the environment when conne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import smtplib
@@ -110,11 +111,14 @@ def check_delivery(batch: Batch, *, enabled: bool, outbox: Path | None) -> None:
         problems.append(Problem("--outbox: the spec has no `deliver:` block, so there is nothing to write",
                                 file=where, hint="add `deliver:` (see README, Delivery), or leave --outbox out"))
     elif outbox is not None and outbox.exists() and not outbox.is_dir():
-        problems.append(Problem(f"--outbox {outbox}: not a folder", file=where, hint="give a folder for the .eml files"))
+        problems.append(Problem(f"--outbox {outbox}: not a folder", file=where,
+                                hint="give a folder for the .eml files"))
     elif enabled and outbox is None and d is not None and d.smtp.password:
         missing = [v for v in ENV_VAR.findall(d.smtp.password) if v not in os.environ]
         if missing:
-            problems.append(Problem(f"{_line(batch, ('deliver', 'smtp', 'password'))}deliver.smtp.password uses ${{{missing[0]}}}, but the environment variable "
+            where_line = _line(batch, ("deliver", "smtp", "password"))
+            problems.append(Problem(f"{where_line}deliver.smtp.password uses ${{{missing[0]}}}, "
+                                    "but the environment variable "
                                     f"{missing[0]} is not set", file=where,
                                     hint=f"set it before running kpitools (export {missing[0]}=...), or run with "
                                          "--outbox DIR or --no-deliver; the value never appears in any output"))
@@ -144,7 +148,7 @@ def deliver(batch: Batch, runs: list[Run], records: dict[str, dict[str, Any]], *
     for run in runs:
         record = records.get(run.id)
         message = _plan(spec, run, record, ledger) if record else None
-        if message is None:
+        if message is None or record is None:
             continue
         try:
             message.mail = _compose(batch, spec, run, record, message, scrub)
@@ -155,7 +159,8 @@ def deliver(batch: Batch, runs: list[Run], records: dict[str, dict[str, Any]], *
         for m in result.messages:
             if m.mail is not None:
                 m.eml = Path(outbox) / f"{m.run.id}{'.failed' if m.kind == 'failure' else ''}.eml"
-                atomic_write(m.eml, lambda tmp, mail=m.mail: tmp.write_bytes(mail.as_bytes(policy=SMTP)))
+                data: bytes = m.mail.as_bytes(policy=SMTP)
+                atomic_write(m.eml, functools.partial(_write_bytes, data=data))
     else:
         _send(spec, [m for m in result.messages if m.mail is not None], batch.root, ledger, scrub)
     _annotate(runs, records, result, ledger)
@@ -270,6 +275,7 @@ def _send(spec: DeliverSpec, messages: list[Message], root: Path, ledger: dict[s
             except OSError as e:
                 m.error = down = scrub(_reason(e, smtp.host, smtp.port, connecting=True))
                 continue
+            assert m.mail is not None  # only messages that were made are sent
             try:
                 refused = conn.send_message(m.mail, from_addr=envelope, to_addrs=m.to)
             except smtplib.SMTPRecipientsRefused as e:
@@ -333,6 +339,10 @@ def _reason(e: BaseException, host: str, port: int, connecting: bool = False) ->
     if isinstance(e, OSError):
         return f"cannot reach {server}: {e.strerror or e}" if connecting else f"lost {server}: {e.strerror or e}"
     return f"{server}: {e}"
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
 
 
 def _text(reply: Any) -> str:

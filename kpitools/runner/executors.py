@@ -81,10 +81,10 @@ class Executor(ABC):
     def __exit__(self, *exc: Any) -> None:
         self.close(cancel=exc[0] is not None)
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027  (a hook: an executor without workers has nothing to start)
         """Bring workers up (may return before they are ready)."""
 
-    def close(self, cancel: bool = False) -> None:
+    def close(self, cancel: bool = False) -> None:  # noqa: B027  (a hook, as start)
         """Release workers; `cancel` drops runs not started yet."""
 
     @abstractmethod

@@ -9,12 +9,16 @@ new process, with its own session and process group, and is killed afterwards.
 - the worker's side: `FORK_SERVERS.get(warmup, cwd).spawn(argv, cwd, env)` returns the new kernel's
   pid; `ForkedProcess(pid)` is the handle jupyter_client polls and kills (see kernels.py);
 - the server's side: `fork_server_main`, run by `_PROGRAM` in a child process of the worker. A warm-up
-  entry "data:<path>" (DATA_PREFIX) names a prepared dataset it loads too, for every kernel it forks.
+  entry "data:<path>" (DATA_PREFIX) names a prepared dataset it loads too, for every kernel it forks, and
+  "shared:<path>" (SHARED_PREFIX) a JSON list of the runs' parameters: once the data is loaded, it computes
+  what their reports share, in one grouped pass, into the report scopes' cache (kpitools.report.prime).
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +27,12 @@ from pathlib import Path
 from typing import Any
 
 DATA_PREFIX = "data:"  # a warm-up entry naming a dataset to load in the fork server
+SHARED_PREFIX = "shared:"  # a warm-up entry naming the runs' parameters (a JSON file), for kpitools.report.prime
+
+
+def is_module(entry: str) -> bool:
+    """A warm-up entry is a module to import, or a file the fork server loads (data, shared results)."""
+    return not entry.startswith((DATA_PREFIX, SHARED_PREFIX))
 
 
 def ipykernel_args(cmd: list[str]) -> list[str] | None:
@@ -30,14 +40,69 @@ def ipykernel_args(cmd: list[str]) -> list[str] | None:
     ipykernel, the kernel a fork of the fork server is; None for any other kernel. Interpreter
     flags before `-m` (kernelspecs written by `ipykernel install` add -Xfrozen_modules=off) only
     matter at start-up, which the fork server has already done."""
-    if not cmd or os.path.abspath(cmd[0]) != os.path.abspath(sys.executable):
-        return None
+    return None if not_forkable(cmd) else cmd[_flags_end(cmd) + 2:]
+
+
+def not_forkable(cmd: list[str]) -> str | None:
+    """Why the fork server cannot stand in for the kernel command `cmd` (a sentence), or None when it can."""
+    if not cmd:
+        return "the kernelspec has no command"
+    if not same_interpreter(cmd[0]):
+        return f"the kernel runs {cmd[0]}, not this interpreter ({sys.executable})"
+    i = _flags_end(cmd)
+    if cmd[i:i + 2] != ["-m", "ipykernel_launcher"]:
+        return f"the kernel command is not `python -m ipykernel_launcher` ({' '.join(cmd[:i + 2])})"
+    return None
+
+
+def _flags_end(cmd: list[str]) -> int:
     i = 1
     while i < len(cmd) and cmd[i].startswith("-X"):
         i += 1
-    if cmd[i:i + 2] != ["-m", "ipykernel_launcher"]:
-        return None
-    return cmd[i + 2:]
+    return i
+
+
+def same_interpreter(program: str) -> bool:
+    """True when `program` runs this interpreter in this environment: the same file once symlinks are
+    resolved (`.venv/bin/python` -> `python3` -> the base Python) and the same virtual environment (two
+    venvs share the base interpreter, not their packages). A bare name is what jupyter_client launches:
+    `python`, `python3`, `python3.11` become sys.executable; any other name is looked up on PATH."""
+    if not os.path.dirname(program):
+        major, minor = sys.version_info[:2]
+        if program in ("python", f"python{major}", f"python{major}.{minor}"):
+            return True  # jupyter_client.KernelManager.format_kernel_cmd substitutes sys.executable
+        program = shutil.which(program) or program
+    return _environment(program) == _environment(sys.executable)
+
+
+def _environment(program: str) -> tuple[str, str | None]:
+    """(the interpreter's real file, the virtual environment it belongs to or None). A venv's `bin/python`
+    is a symlink to the base interpreter: the venv is the folder holding pyvenv.cfg next to the link."""
+    path = os.path.abspath(program)
+    venv = None
+    for folder in (os.path.dirname(path), os.path.dirname(os.path.dirname(path))):
+        if os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
+            venv = os.path.realpath(folder)
+            break
+    return os.path.realpath(path), venv
+
+
+def fast_start(kernel: str) -> tuple[bool, str | None]:
+    """Whether a batch's kernels of `kernel` will be forked from the fork server, and if not, why."""
+    if os.environ.get("KPITOOLS_FORK_KERNELS", "1") == "0":
+        return False, "KPITOOLS_FORK_KERNELS=0"
+    if not hasattr(os, "fork"):
+        return False, "this system has no fork()"
+    from jupyter_client.kernelspec import get_kernel_spec
+
+    try:
+        spec = get_kernel_spec(kernel)
+    except Exception as e:  # the batch's own check reports an unknown kernel
+        return False, f"no kernelspec {kernel!r}: {e}"
+    if spec.language.lower() != "python":
+        return False, f"kernel {kernel!r} is not a Python kernel"
+    why = not_forkable(list(spec.argv))
+    return (why is None), (f"kernel {kernel!r}: {why}" if why else None)
 
 
 class ForkedProcess:
@@ -129,9 +194,12 @@ class ForkServers:
         self.servers: dict[tuple[str, ...], ForkServer] = {}
 
     def get(self, warmup: tuple[str, ...], cwd: str) -> ForkServer:
-        server = self.servers.get(warmup)
+        # One server per set of modules and datasets: a batch's shared results (a file of its own) do not make
+        # a new one, so that batches run one after the other in one process reuse it (without sharing then).
+        key = tuple(w for w in warmup if not w.startswith(SHARED_PREFIX))
+        server = self.servers.get(key)
         if server is None or not server.alive():
-            server = self.servers[warmup] = ForkServer(warmup, cwd)
+            server = self.servers[key] = ForkServer(warmup, cwd)
         return server
 
     def close(self) -> None:
@@ -162,7 +230,7 @@ def fork_server_main(warmup: list[str]) -> None:
     signal.signal(signal.SIGCHLD, _reap)             # exited kernels are reaped (and their CPU time counted)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # the debugger's start-up warning
     try:
-        for name in (*KERNEL_MODULES, *(w for w in warmup if not w.startswith(DATA_PREFIX))):
+        for name in (*KERNEL_MODULES, *filter(is_module, warmup)):
             try:
                 importlib.import_module(name)
             except Exception:  # the notebook will report it, in its own run
@@ -172,9 +240,16 @@ def fork_server_main(warmup: list[str]) -> None:
     children: list[int] = []
     out = sys.stdout
     datasets = [w[len(DATA_PREFIX):] for w in warmup if w.startswith(DATA_PREFIX)]
+    shared = [w[len(SHARED_PREFIX):] for w in warmup if w.startswith(SHARED_PREFIX)]
+    _warm_charts()
     for line in sys.stdin:
         request = json.loads(line)
         datasets = _preload(datasets)
+        if not datasets and shared:  # what the reports share is computed from those datasets
+            _share(shared.pop())
+        # Everything loaded so far lives as long as the kernels: the kernels' garbage collections skip it
+        # (a full collection would walk all of it, and touch every page, in every kernel).
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             _kernel_child(request)
@@ -209,6 +284,31 @@ def _preload(paths: list[str]) -> list[str]:
         except Exception:  # the run's own load will report it
             pass
     return waiting
+
+
+def _share(runs_file: str) -> None:
+    """Compute what the runs' reports share (runs_file: their parameters, JSON), in one grouped pass per
+    period, into the report scopes' cache, here, so that every kernel forked after it finds it
+    (kpitools.report.prime)."""
+    try:
+        from kpitools.report.prime import install, shared_results
+
+        install(shared_results(json.loads(Path(runs_file).read_text(encoding="utf-8"))))
+    except Exception:  # only an optimisation: the runs compute it themselves
+        pass
+
+
+def _warm_charts() -> None:
+    """Draw one small chart to PNG when the notebook uses kpitools.viz: the renderer, the PNG encoder
+    and the house fonts are then loaded once here, not in every kernel."""
+    if "kpitools.viz" not in sys.modules:
+        return
+    try:
+        from kpitools.viz import warm
+
+        warm()
+    except Exception:  # only a warm-up
+        pass
 
 
 def _reap(*_: Any) -> None:

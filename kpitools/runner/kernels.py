@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report.headline import RUN_DIR_ENV
-from .fork_server import DATA_PREFIX, FORK_SERVERS, ForkedProcess, ipykernel_args
+from .fork_server import FORK_SERVERS, ForkedProcess, ipykernel_args, is_module
 
 START_TIMEOUT = 120  # seconds for a kernel to start (a busy machine is slow, not broken)
 
@@ -116,7 +116,8 @@ def _kernel_manager(kernel: str, warmup: tuple[str, ...], fork: bool) -> Any:
             cwd = str(kw.get("cwd") or os.getcwd())
             pid = FORK_SERVERS.get(warmup, cwd).spawn(args, cwd, dict(kw.get("env") or os.environ))
             # What LocalProvisioner polls, signals and kills, as if it had launched the process.
-            provisioner.process = ForkedProcess(pid)
+            # jupyter_client annotates it as a Popen, but only polls, signals, kills and waits for it
+            provisioner.process = ForkedProcess(pid)  # type: ignore[assignment]
             provisioner.pid = provisioner.pgid = pid  # the kernel leads its own process group
             provisioner.cwd = cwd
             self._reconcile_connection_info(provisioner.connection_info)
@@ -172,7 +173,7 @@ POOL = KernelPool()
 def _warmup_code(modules: tuple[str, ...]) -> str:
     return ("def __kpitools_warmup():\n"
             "    import importlib\n"
-            f"    for name in {[m for m in modules if not m.startswith(DATA_PREFIX)]!r}:\n"
+            f"    for name in {[m for m in modules if is_module(m)]!r}:\n"
             "        try:\n"
             "            importlib.import_module(name)\n"
             "        except Exception:\n"

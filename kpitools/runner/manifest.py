@@ -9,6 +9,8 @@ The output root of a batch holds
     .runs/<run-id>/   each run's folder: executed notebook, log, error, headline, result (run.py)
     .cache/           the prepared data (prepared.py)
 
+`fast_start` says whether the batch's kernels were forked from a fork server, and if not, why.
+
 Paths in the manifest are relative to the output root; parameters, errors and headlines have
 their secrets masked.
 """
@@ -55,7 +57,8 @@ def manifest_entry(batch: Batch, run: Run, result: dict[str, Any], status: str |
 
 
 def write_outputs(*, batch: Batch, runs: list[Run], records: dict[str, dict[str, Any]], generated_at: str,
-                  complete: bool, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
+                  complete: bool, delivery: dict[str, Any] | None = None,
+                  fast_start: dict[str, Any] | None = None) -> dict[str, Any]:
     """manifest.json and index.html in the output root, both written atomically; the headline history
     (history.py) first, while the manifest of the batch before is still there to seed it."""
     from .history import update_history
@@ -73,6 +76,8 @@ def write_outputs(*, batch: Batch, runs: list[Run], records: dict[str, dict[str,
         "status": "failed" if counts["failed"] else "ok",
         "counts": counts,
         **({"delivery": delivery} if delivery is not None else {}),
+        # whether kernels were forked from the fork server (fast) and, if not, why
+        **({"fast_start": fast_start} if fast_start is not None else {}),
         "runs": entries,
     }
     history = update_history(batch.root, entries, previous_manifest=batch.root / MANIFEST)

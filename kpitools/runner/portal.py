@@ -61,7 +61,8 @@ pre.error{white-space:pre-wrap;word-break:break-word;background:var(--badbg);col
 border-radius:4px;margin:6px 0;font-size:.85rem}.links{font-size:.85rem;margin-top:6px}.links a{margin-inline-end:10px}
 .small{font-size:.8rem;color:var(--muted)}footer{margin-top:40px;color:var(--muted);font-size:.8rem}
 @media print{body{background:#fff}.card{break-inside:avoid}}
-[dir=rtl] body{font-family:Vazirmatn,"Noto Sans Arabic","Segoe UI",Tahoma,"Geeza Pro","DejaVu Sans",system-ui,sans-serif}
+[dir=rtl] body{font-family:Vazirmatn,"Noto Sans Arabic","Segoe UI",Tahoma,"Geeza Pro","DejaVu Sans",system-ui,
+  sans-serif}
 a{color:var(--link)}:root{--link:#0b57d0}
 @media screen and (prefers-color-scheme:dark){:root{--ink:#e3e7ed;--muted:#9aa6b4;--line:#343c48;--bg:#101419;
 --card:#1a2029;--good:#4cc38a;--warn:#f0a848;--bad:#f47067;--goodbg:#15301f;--warnbg:#3a2a10;--badbg:#3d1b19;
@@ -282,8 +283,9 @@ def _card(run: dict[str, Any], root: Path | None, calendar: str = "gregorian") -
     scope = run.get("scope")
     name = _e((_("Company-wide") if scope == "Company-wide" else scope) or run.get("title") or html_path)
     heading = f'<a href="{_href(html_path)}">{name}</a>' if status != "failed" and exists else name
+    badge = _(STATUS_TEXT[status]) if status in STATUS_TEXT else status
     out = [f'<article class="card {_e(status)}">',
-           f'<h3>{heading}<span class="badge {_e(status)}">{_e(_(STATUS_TEXT[status]) if status in STATUS_TEXT else status)}'
+           f'<h3>{heading}<span class="badge {_e(status)}">{_e(badge)}'
            '</span></h3>']
     if run.get("title"):
         out.append(f'<div class="small">{_e(run["title"])}</div>')

@@ -72,7 +72,7 @@ def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | 
     tmp = cache / f".tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        config = {"name": ds.name, "currency": ds.currency, "fiscal_year_start": ds.fiscal_year_start,
+        config: dict[str, Any] = {"name": ds.name, "currency": ds.currency, "fiscal_year_start": ds.fiscal_year_start,
                   "calendar": ds.calendar, "stage_probabilities": dict(ds.stage_probabilities), "tables": {},
                   "notes": [{**asdict(n), "values": list(n.values)} for n in ds.notes]}
         for name, df in ds.tables.items():
@@ -81,8 +81,7 @@ def prepare_data(value: str, cache: Path, fingerprint: str) -> tuple[str, str | 
         (tmp / "dataset.yml").write_text(f"# prepared by kpitools run from {value}\n"
                                          + yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                                          encoding="utf-8")
-        dr = ds.date_range
-        freshness = dr[1].date().isoformat() if dr else None
+        freshness = ds.as_of.date().isoformat() if ds.as_of is not None else None  # what reports say
         write_json(tmp / "prepared.json", {"source": value, "data_freshness": freshness})
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)  # whole folder at once: a crash never leaves half a copy in use

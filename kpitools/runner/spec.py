@@ -28,13 +28,16 @@ An empty parameter value means "all" and is written as `all` in file names.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import difflib
 import hashlib
+import io
 import itertools
 import json
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -52,7 +55,8 @@ from .errors import BatchError
 from .prepared import CACHE_DIR, read_prepared
 
 ALL_LABEL = "all"  # an empty value ("" = all regions) in file names and run ids
-NOT_FILTERS = ("data", "period", "calendar", "locale", "currency")  # parameters that are not a scope (region, team, rep...)
+# parameters that are not a scope (region, team, rep...)
+NOT_FILTERS = ("data", "period", "calendar", "locale", "currency")
 
 
 COMPANY_WIDE = "Company-wide"  # Run.scope of a run without filters; `deliver.to` calls it ""
@@ -209,6 +213,7 @@ def load_batch(spec_path: str | Path, *, today: dt.date | None = None, base: Pat
         problems += [problem(loc, msg, hint) for loc, msg, hint in _check_deliver(spec, runs)]
     if problems:
         raise BatchError(list(dict.fromkeys(problems)))  # a template problem repeats for every run
+    assert root is not None  # _check_template gives a root or a problem, raised above
     if check_data:  # no problem above: one run per combination, in order
         problems = _check_data(list(zip(runs, (locs for _, locs in combos))), base, base / root, problem)
         if problems:
@@ -223,8 +228,8 @@ Located = tuple[tuple, str, str]  # (where in the spec, what is wrong, how to fi
 def _expand(spec: BatchSpec) -> list[tuple[dict[str, Any], dict[str, tuple]]]:
     """Every run's parameters, with the spec location each value came from (for messages):
     the grid's cross product, then the explicit runs; shared parameters under both."""
-    shared_loc = {k: ("parameters", k) for k in spec.parameters}
-    combos = []
+    shared_loc: dict[str, tuple] = {k: ("parameters", k) for k in spec.parameters}
+    combos: list[tuple[dict[str, Any], dict[str, tuple]]] = []
     if spec.grid:
         keys = list(spec.grid)
         for indexes in itertools.product(*(range(len(spec.grid[k])) for k in keys)):
@@ -240,7 +245,7 @@ def _expand(spec: BatchSpec) -> list[tuple[dict[str, Any], dict[str, tuple]]]:
 
 def _check_parameters(spec: BatchSpec, declared: dict[str, Any], notebook: Path, base: Path) -> list[Located]:
     """Each parameter name against the notebook's parameters cell, each value's type and content."""
-    values = [(("parameters", k), k, v) for k, v in spec.parameters.items()]
+    values: list[tuple[tuple, str, Any]] = [(("parameters", k), k, v) for k, v in spec.parameters.items()]
     values += [(("grid", k, i), k, v) for k, vs in spec.grid.items() for i, v in enumerate(vs)]
     values += [(("runs", i, k), k, v) for i, run in enumerate(spec.runs) for k, v in run.items()]
     out: list[Located] = []
@@ -367,25 +372,21 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     # Magics and shell escapes are not Python: blank them so the rest still parses.
     source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
-        tree = ast.parse(source)
+        compile(source, str(path), "exec")
     except SyntaxError as e:
         raise BatchError([Problem(f"{path}: the parameters cell is not valid Python (line {e.lineno}: {e.msg})",
                                   hint="fix the parameters cell")]) from None
+    # The parameters as papermill itself reads them (`papermill --help-notebook`): one reading for both.
+    import papermill  # only here: importing it costs a few tenths of a second
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Unable to parse line" for what it skips
+        found = papermill.inspect_notebook(str(path))
     declared: dict[str, Any] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign):
-            targets = stmt.targets
-        elif isinstance(stmt, ast.AnnAssign):  # region: str = ""
-            targets = [stmt.target]
-        else:
-            continue
-        value = stmt.value
-        for target in targets:
-            if isinstance(target, ast.Name):
-                try:
-                    declared[target.id] = ast.literal_eval(value) if value is not None else UNKNOWN
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    declared[target.id] = UNKNOWN
+    for name, parameter in found.items():
+        try:
+            declared[name] = ast.literal_eval(parameter["default"])
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            declared[name] = UNKNOWN
     return declared
 
 
@@ -534,11 +535,12 @@ def _check_value(name: str, value: Any, default: Any, base: Path) -> list[tuple[
         from kpitools.calendars.periods import CALENDARS, calendar_name
         from kpitools.i18n import LANGUAGES, normalize
 
-        check, what, fix = {
+        checks: dict[str, tuple[Callable[[Any], Any], str, str]] = {
             "calendar": (calendar_name, "a calendar", f"use one of {', '.join(CALENDARS)}, or \"\" for the dataset's"),
             "locale": (normalize, "a locale", f"use a language code such as {', '.join(LANGUAGES)} (or with a "
                                               "country: ar_SA), or \"\" for English"),
-        }[name]
+        }
+        check, what, fix = checks[name]
         try:
             check(value)
         except ValueError:
@@ -583,7 +585,7 @@ def _check_data(runs: list[tuple[Run, dict[str, tuple]]], base: Path, root: Path
         if isinstance(period, str) and period.strip():
             try:
                 cal = run.parameters.get("calendar") or getattr(ds, "calendar", "gregorian")
-                spans = period_spans(period, ds.fiscal_year_start, cal)
+                spans = period_spans(period, ds.fiscal_year_start, str(cal))
             except ValueError:
                 pass  # reported with the spec's values
         filters = {k: v for k, v in run.parameters.items() if k not in NOT_FILTERS}
@@ -616,9 +618,10 @@ def _data_calendar(data: Any, base: Path | None) -> str:
     """The `calendar:` of a dataset.yml (of a folder holding one); "" when there is none."""
     if not isinstance(data, str) or not data or base is None:
         return ""
-    path: Path | None = _absolute(data, base)
-    if path.is_dir():
-        path = next((path / n for n in ("dataset.yml", "dataset.yaml") if (path / n).is_file()), None)
+    folder = _absolute(data, base)
+    path: Path | None = folder
+    if folder.is_dir():
+        path = next((folder / n for n in ("dataset.yml", "dataset.yaml") if (folder / n).is_file()), None)
     if path is None or path.suffix.lower() not in (".yml", ".yaml") or not path.is_file():
         return ""
     try:

@@ -18,6 +18,7 @@ from .charts import (
                      pipeline_by_stage,
                      product_revenue_volume,
                      rep_leaderboard,
+                     warm,
 )
 from .export import figure_to_html, figure_to_png
 from .theme import (
@@ -41,5 +42,5 @@ __all__ = [
     "REGION_COLORS", "STATUS_COLORS", "HOUSE_COLORS", "PALETTE", "FIGSIZE", "DPI", "NO_DATA",
     "kpi_trend", "period_bars", "funnel", "pipeline_by_stage", "mrr_waterfall", "cohort_heatmap",
     "rep_leaderboard", "product_revenue_volume", "channel_comparison",
-    "figure_to_html", "figure_to_png",
+    "figure_to_html", "figure_to_png", "warm",
 ]

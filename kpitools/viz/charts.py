@@ -98,6 +98,11 @@ def _num(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype("float64")
 
 
+def _scalar(x: Any) -> float | None:
+    """A single number (a target given as one value for every period), else None."""
+    return float(x) if isinstance(x, (int, float, np.number)) and not isinstance(x, bool) else None
+
+
 def _is_empty(df: pd.DataFrame | None, cols: Iterable[str] = ("value",)) -> bool:
     if df is None or len(df) == 0:
         return True
@@ -122,7 +127,8 @@ _SPANS = {"M": N_("by month, {first} to {last}"), "Q": N_("by quarter, {first} t
           "D": N_("by day, {first} to {last}")}
 _COHORT_SPANS = {"M": N_("{n} monthly cohorts from {first} to {last}"),
                  "Q": N_("{n} quarterly cohorts from {first} to {last}"),
-                 "Y": N_("{n} yearly cohorts from {first} to {last}"), "W": N_("{n} weekly cohorts from {first} to {last}"),
+                 "Y": N_("{n} yearly cohorts from {first} to {last}"),
+                 "W": N_("{n} weekly cohorts from {first} to {last}"),
                  "D": N_("{n} daily cohorts from {first} to {last}")}
 
 
@@ -132,7 +138,7 @@ def _kind(p: Any) -> str | None:
 
 def _span_text(first: Any, last: Any) -> str:
     """"by month, Sep 2024 to Sep 2026"."""
-    return _(_SPANS.get(_kind(last), N_("by period, {first} to {last}")), first=_period_text(first),
+    return _(_SPANS.get(_kind(last) or "", N_("by period, {first} to {last}")), first=_period_text(first),
              last=_period_text(last))
 
 
@@ -162,7 +168,7 @@ def _kpi_meta(kpi_id: str) -> tuple[str, str]:
     """Display name and unit of a KPI id from the registry ("revenue" -> ("Revenue", "money"))."""
     from ..kpis.registry import REGISTRY  # lazy: the KPI layer is only needed for ids
 
-    base, _, measure = str(kpi_id).partition(".")
+    base, _sep, measure = str(kpi_id).partition(".")
     k = REGISTRY.get(measure or base)
     if k is not None and k.unit != "table":
         return i18n.kpi_name(k), k.unit
@@ -211,7 +217,7 @@ def _top(df: pd.DataFrame, label: str, by: str, n: int, sums: Sequence[str] = ()
     return head, len(rest)
 
 
-def _figure(height: float = FIGSIZE[1], ncols: int = 1, **subplot_kw: Any) -> tuple[Figure, Any]:
+def _figure(height: float = FIGSIZE[1], ncols: int = 1, **subplot_kw: Any) -> tuple[Chart, Any]:
     use_house_style()
     fig = Chart(figsize=(FIGSIZE[0], height), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, ncols, **subplot_kw)
@@ -231,7 +237,7 @@ def _suptitle(fig: Figure, text: str) -> None:
     fig.suptitle(text, x=0.99 if rtl else 0.01, ha="right" if rtl else "left", fontsize=13, fontweight="bold")
 
 
-def _empty(title: str, message: str = NO_DATA) -> Figure:
+def _empty(title: str, message: str = NO_DATA) -> Chart:
     message = _(message)
     fig, ax = _figure(height=2.0)
     ax.set_axis_off()
@@ -326,7 +332,7 @@ def _rtl_texts(fig: Figure) -> None:
             t.set_text(RLM + text)
 
 
-def _finish(fig: Figure, alt: str, data: pd.DataFrame | None = None, name: str = "chart") -> Figure:
+def _finish(fig: Chart, alt: str, data: pd.DataFrame | None = None, name: str = "chart") -> Chart:
     """The figure with its alt text and the numbers it shows (`data`, one row per bar, point or cell), which
     figure_to_html offers as `<name>.csv` under the chart."""
     _rtl_texts(fig)
@@ -391,7 +397,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
     if title is None:
         title = str(actual.name) if isinstance(actual, pd.Series) and actual.name is not None else _("Trend")
     unit = unit or ""
-    if _is_empty(df):
+    if df is None or _is_empty(df):
         return _empty(title)
     _require(df, ["period", "value"], "kpi_trend")
     df = df.dropna(subset=["period"]).assign(value=_num(df["value"]))
@@ -435,7 +441,8 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         order = last.sort_values(ascending=False).index.tolist()
         shown = order[:max_groups]
         if len(order) > max_groups:
-            note = _("The {shown} highest of {n} by latest value; {hidden} not shown", shown=i18n.localize(str(max_groups)),
+            note = _("The {shown} highest of {n} by latest value; {hidden} not shown",
+                     shown=i18n.localize(str(max_groups)),
                      n=i18n.localize(str(len(order))), hidden=i18n.localize(str(len(order) - max_groups)))
         colors = group_colors(shown)
         for g in shown:
@@ -456,7 +463,8 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         if fc is not None:
             fc = fc.sort_values("period")
             fx = xs(fc["period"])
-            for lo, hi, alpha, name in (("lo_95", "hi_95", 0.15, _("95% range")), ("lo_80", "hi_80", 0.30, _("80% range"))):
+            for lo, hi, alpha, name in (("lo_95", "hi_95", 0.15, _("95% range")),
+                                        ("lo_80", "hi_80", 0.30, _("80% range"))):
                 if lo in fc.columns and hi in fc.columns:
                     legend.insert(0, ax.fill_between(fx, _num(fc[lo]), _num(fc[hi]), color=HOUSE_COLORS["forecast"],
                                                      alpha=alpha, lw=0, label=name))
@@ -468,8 +476,8 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
             tg = tg.sort_values("period")
             legend.insert(0, ax.plot(xs(tg["period"]), _num(tg["target"]), color=HOUSE_COLORS["target"], ls=(0, (4, 3)),
                                      lw=1.5, label=_("Target"))[0])
-        elif target is not None and np.isscalar(target) and not pd.isna(target):
-            legend.insert(0, ax.axhline(float(target), color=HOUSE_COLORS["target"], ls=(0, (4, 3)), lw=1.5,
+        elif (level := _scalar(target)) is not None and not math.isnan(level):
+            legend.insert(0, ax.axhline(level, color=HOUSE_COLORS["target"], ls=(0, (4, 3)), lw=1.5,
                                         label=_("Target")))
         (line,) = ax.plot(xs(df["period"]), df["value"], color=HOUSE_COLORS["actual"], lw=2.2,
                           marker="o" if len(df) <= 12 else None, ms=4, label=_("Actual"))
@@ -487,7 +495,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
             if change:
                 alt = _("{text}, {change} on {previous}", text=alt, change=change,
                         previous=_period_text(ok["period"].iloc[-2]))
-        tv = float(target) if target is not None and np.isscalar(target) else None
+        tv = _scalar(target)
         if tg is not None:
             match = _num(tg.loc[tg["period"] == latest_period, "target"])
             tv = float(match.iloc[0]) if len(match) else None
@@ -507,7 +515,8 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
             text = _("Forecast for {period}: {value}", period=_period_text(end["period"]),
                      value=format_value(end["mean"], unit, currency))
             if {"lo_80", "hi_80"} <= set(fc.columns) and not pd.isna(end["lo_80"]):
-                text = _("{text} (80% range {low} to {high})", text=text, low=format_value(end["lo_80"], unit, currency),
+                text = _("{text} (80% range {low} to {high})", text=text,
+                         low=format_value(end["lo_80"], unit, currency),
                          high=format_value(end["hi_80"], unit, currency))
             alt += " " + _("{sentence}.", sentence=text)
         data = _trend_table(df, tg if tg is not None else target, fc, xmap)
@@ -521,7 +530,7 @@ def kpi_trend(actual: pd.DataFrame | pd.Series | None, target: pd.DataFrame | pd
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
     else:
-        cats = sorted(xmap, key=xmap.get)
+        cats = sorted(xmap, key=lambda p: xmap[p])
         step = max(1, math.ceil(len(cats) / 8))
         ax.set_xticks(range(0, len(cats), step), [_label(c, 10) for c in cats[::step]])
     _title_legend(ax, title, legend if len(legend) > 1 else ())
@@ -543,9 +552,9 @@ def _trend_table(actual: pd.DataFrame, target: Any, forecast: pd.DataFrame | Non
     if isinstance(target, pd.DataFrame):
         for p, v in zip(target["period"], _num(target["target"])):
             rows.setdefault(p, {})["target"] = v
-    elif target is not None and np.isscalar(target) and not pd.isna(target):
+    elif (level := _scalar(target)) is not None and not math.isnan(level):
         for values in rows.values():
-            values["target"] = float(target)
+            values["target"] = level
     if forecast is not None:
         names = {"mean": "forecast", **{c: f"forecast_{c}" for c in ("lo_80", "hi_80", "lo_95", "hi_95")}}
         for record in forecast.to_dict("records"):
@@ -558,7 +567,7 @@ def _period_ticks(ax: Any, xmap: dict[Any, Any], most: int = 7) -> None:
     """Time-axis ticks at period starts, labelled in the active locale and the periods' own calendar
     (matplotlib's date ticks know only Gregorian English months): "Mehr 1405", then month names alone
     until the year changes."""
-    periods = [p for p in sorted(xmap, key=xmap.get) if isinstance(p, pd.Period) or i18n.is_jalali(p)]
+    periods = [p for p in sorted(xmap, key=lambda p: xmap[p]) if isinstance(p, pd.Period) or i18n.is_jalali(p)]
     if not periods:
         return
     step = max(1, math.ceil(len(periods) / most))
@@ -638,7 +647,7 @@ def period_bars(df: pd.DataFrame | None, title: str | None = None, unit: str | N
         scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     fig, ax = _figure(height=_bar_height(n, per_row=0.22 * k + 0.12))
     h = 0.8 / k
-    p = df["period"].iloc[0] if "period" in df.columns and len(df) else None
+    p: Any = df["period"].iloc[0] if "period" in df.columns and len(df) else None
     names = {"value": _("This period"), "previous": _("Previous period"), "last_year": _("Same period last year")}
     if isinstance(p, pd.Period) or i18n.is_jalali(p):
         from ..calendars.periods import year_earlier
@@ -923,7 +932,7 @@ def cohort_heatmap(df: pd.DataFrame | None, title: str = N_("Retention by cohort
         df = df[df["kpi"].astype(str).str.endswith("retention")]
     if df is not None and "cohort" not in df.columns and "period" in df.columns:
         df = df.rename(columns={"period": "cohort"})
-    if _is_empty(df):
+    if df is None or _is_empty(df):
         return _empty(title)
     _require(df, ["cohort", "months_since", "value"], "cohort_heatmap")
     df = df.assign(months_since=_num(df["months_since"]).astype("Int64"), value=_num(df["value"]))
@@ -963,8 +972,8 @@ def cohort_heatmap(df: pd.DataFrame | None, title: str = N_("Retention by cohort
         picks.append(int(means.index.max()))
     picks = sorted(set([picks[0], picks[len(picks) // 2], picks[-1]])) if picks else []
     alt = _("{title}: {cohorts}", title=title, cohorts=_(
-        _COHORT_SPANS.get(_kind(cohorts[0]), N_("{n} cohorts from {first} to {last}")), n=i18n.localize(str(len(grid))),
-        first=_period_text(cohorts[0]), last=_period_text(cohorts[-1])))
+        _COHORT_SPANS.get(_kind(cohorts[0]) or "", N_("{n} cohorts from {first} to {last}")),
+        n=i18n.localize(str(len(grid))), first=_period_text(cohorts[0]), last=_period_text(cohorts[-1])))
     if picks:
         parts = [i18n.ngettext("{share} after {n} month", "{share} after {n} months", m,
                                share=format_value(means[m], "ratio", decimals=0), n=i18n.localize(str(m)))
@@ -993,7 +1002,7 @@ def rep_leaderboard(df: pd.DataFrame | None, title: str | None = None, unit: str
     if unit is None and value != "value":
         unit = _kpi_meta(value)[1]
     elif unit is None:
-        units = df["unit"].dropna() if df is not None and "unit" in df.columns else []
+        units = df["unit"].dropna() if df is not None and "unit" in df.columns else pd.Series(dtype=object)
         unit = str(units.iloc[0]) if len(units) else ""
     if _is_empty(df, [value]):
         return _empty(title)
@@ -1151,7 +1160,8 @@ def channel_comparison(df: pd.DataFrame | None, title: str = N_("Sales by channe
     _require(df, ["channel", "revenue"], "channel_comparison")
     df, period = _latest(df)
     measures = [m for m in _CHANNEL_MEASURES if m[0] in df.columns]
-    df = df.assign(**{c: _num(df[c]) for c, _name, _unit in measures})[["channel", *[c for c, _name, _unit in measures]]]
+    columns = [c for c, _name, _unit in measures]
+    df = df.assign(**{c: _num(df[c]) for c in columns})[["channel", *columns]]
     df, cut = _top(df, "channel", "revenue", max_channels, sums=("revenue",))
     n = len(df)
 
@@ -1177,9 +1187,10 @@ def channel_comparison(df: pd.DataFrame | None, title: str = N_("Sales by channe
 
     real = df[~other]
     parts = []
-    leaders = {"revenue": N_("most revenue: {channel} ({value})"), "win_rate": N_("highest win rate: {channel} ({value})"),
+    leaders = {"revenue": N_("most revenue: {channel} ({value})"),
+               "win_rate": N_("highest win rate: {channel} ({value})"),
                "avg_purchase_value": N_("highest average purchase: {channel} ({value})")}
-    for col, name, unit in measures:
+    for col, _name, unit in measures:
         if real[col].notna().any():
             r = real.loc[real[col].idxmax()]
             total = df["revenue"].sum()
@@ -1189,3 +1200,13 @@ def channel_comparison(df: pd.DataFrame | None, title: str = N_("Sales by channe
             parts.append(_(leaders[col], channel=_label(r["channel"], 60, column="channel"), value=value))
     alt = _("{title}: {text}", title=_heading(title, period), text=_("; ").join(parts))
     return _finish(fig, _("{sentence}.", sentence=alt), df, "sales_by_channel")
+
+
+def warm() -> None:
+    """Draw a small chart to PNG and throw it away: the renderer, the PNG encoder and the house fonts are
+    loaded then (a batch's fork server calls it once, so that the kernels it forks start with them)."""
+    from .export import figure_to_png
+
+    y = pd.Series([1.0, 2.0, 3.0, 2.0, 4.0, 5.0], index=pd.period_range("2024-01", periods=6, freq="M"))
+    figure_to_png(kpi_trend(y, target=y * 1.1, title="Revenue", currency="USD"))
+    figure_to_png(_empty("Revenue"))

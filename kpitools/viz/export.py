@@ -20,19 +20,39 @@ __all__ = ["figure_to_png", "figure_to_html", "data_link", "Chart"]
 
 
 def figure_to_png(fig: Figure, dpi: int = DPI, palette: bool = True) -> bytes:
-    """The figure as optimised PNG bytes, without metadata (it would only add bytes and a URL).
+    """The figure as compressed PNG bytes, without metadata (it would only add bytes and a URL).
 
     palette=True stores 256 colours instead of true colour: charts have few colours, so it looks
-    the same at about a third of the size (typically 8-30 KB instead of 20-90 KB)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None},
-                pil_kwargs={"compress_level": 1} if palette else {"optimize": True})  # fast if re-encoded
+    the same at about a third of the size (typically 8-30 KB instead of 20-90 KB). The pixels go from
+    the renderer to the palette directly (no intermediate PNG to encode and decode), and zlib level 6
+    costs a fifth of the CPU of `optimize` (level 9) for about 7% more bytes: a report draws many charts."""
     if not palette:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None},
+                    pil_kwargs={"optimize": True})
         return buf.getvalue()
-    image = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    image = _pixels(fig, dpi).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    image.save(out, format="png", optimize=True)
+    image.save(out, format="png", compress_level=6)
     return out.getvalue()
+
+
+def _pixels(fig: Figure, dpi: int) -> Image.Image:
+    """The figure rendered at `dpi` on white, as savefig(facecolor="white") would, as an RGB image."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    old_dpi, old_face, old_canvas = fig.dpi, fig.get_facecolor(), fig.canvas
+    try:
+        fig.set_dpi(dpi)
+        fig.set_facecolor("white")
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        width, height = canvas.get_width_height()
+        return Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
+    finally:
+        fig.set_dpi(old_dpi)
+        fig.set_facecolor(old_face)
+        fig.set_canvas(old_canvas)
 
 
 def data_link(frame: pd.DataFrame, name: str) -> str:
@@ -63,9 +83,9 @@ def figure_to_html(fig: Figure, max_width_px: int = 900, caption: str | None = N
     img = (f'<img src="data:image/png;base64,{data}" alt="{alt}" width="{width}" height="{height}" '
            f'style="display:block;width:100%;height:auto;max-width:{int(max_width_px)}px">')
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    data = getattr(fig, "_kpitools_data", None)
-    if data is not None:
-        cap += data_link(data, getattr(fig, "_kpitools_data_name", "chart"))
+    table = getattr(fig, "_kpitools_data", None)
+    if table is not None:
+        cap += data_link(table, getattr(fig, "_kpitools_data_name", "chart"))
     if close:
         plt.close(fig)
     return (f'<figure class="kpi-chart" style="margin:0 0 1.5em;max-width:{int(max_width_px)}px;'

@@ -298,7 +298,8 @@ def test_a_jalali_scope_reports_by_jalali_month(ds) -> None:
     won = deals[(deals["status"] == "won") & (deals["closed_at"] >= "2026-09-23") & (deals["closed_at"] < "2026-10-23")]
     assert c["value"].iloc[0] == pytest.approx(won["amount"].sum())
     trend = sections.revenue_trend(s, months=6, horizon=2)
-    assert [str(p) for p in trend.actual["period"]] == ["1405-02", "1405-03", "1405-04", "1405-05", "1405-06", "1405-07"]
+    assert [str(p) for p in trend.actual["period"]] == ["1405-02", "1405-03", "1405-04", "1405-05", "1405-06",
+                                                        "1405-07"]
 
 
 def test_toman_shows_irr_amounts_divided_by_ten(ds) -> None:

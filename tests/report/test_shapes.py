@@ -43,7 +43,8 @@ def batches(shapes: tuple[Path, dict[str, Path]]) -> dict[str, dict]:
 @pytest.mark.parametrize("notebook", REPORTS)
 def test_every_report_renders_on_every_shape(batches: dict[str, dict], shapes, notebook: str) -> None:
     root, folders = shapes
-    runs = {r["parameters"]["data"]: r for r in batches[notebook]["runs"] if r["notebook"].endswith(f"{notebook}.ipynb")}
+    runs = {r["parameters"]["data"]: r for r in batches[notebook]["runs"]
+            if r["notebook"].endswith(f"{notebook}.ipynb")}
     failed = {name: (r["error"] or "")[:300] for name, r in runs.items() if r["status"] != "ok"}
     assert not failed
     assert set(runs) == set(folders)

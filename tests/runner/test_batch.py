@@ -263,3 +263,16 @@ def test_the_prepared_copy_keeps_what_the_numbers_rest_on(tmp_path: Path) -> Non
     crm = str(Path(__file__).parents[1] / "fixtures" / "exports" / "crm")
     folder, _ = prepare_data(crm, tmp_path, data_fingerprint(crm))
     assert [str(n) for n in kpitools.load(folder).notes] == [str(n) for n in kpitools.load(crm).notes]
+
+
+def test_a_batch_says_when_kernels_cannot_be_forked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    write_spec(tmp_path, ["EMEA"])
+    monkeypatch.setenv("KPITOOLS_FORK_KERNELS", "0")
+    assert run(tmp_path, monkeypatch) == 0
+    assert manifest(tmp_path)["fast_start"] == {"enabled": False, "reason": "KPITOOLS_FORK_KERNELS=0"}
+    warning = [line for line in capsys.readouterr().err.splitlines() if "fork server" in line]
+    assert warning == ["warning: kernels start the slow way (no fork server): KPITOOLS_FORK_KERNELS=0"]
+    monkeypatch.delenv("KPITOOLS_FORK_KERNELS")
+    assert run(tmp_path, monkeypatch, force=True) == 0
+    assert manifest(tmp_path)["fast_start"] == {"enabled": True}

@@ -362,8 +362,8 @@ def test_the_sales_report_by_mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "output: reports/monthly/{period}/{region}.html\nparameters: {data: data}\n"
         "grid:\n  region: ['', EMEA]\n  period: [last_complete_month]\n"
         + ("pdf: true\n" if HAS_PDF else "")
-        + "deliver:\n  smtp: {host: smtp.acme.example, username: reports, password: '${%s}'}\n"
-          "  from: reports@acme.example\n  to: {'': [ceo@acme.example], EMEA: [emea-lead@acme.example]}\n" % ENV,
+        + "deliver:\n  smtp: {host: smtp.acme.example, username: reports, password: '${" + ENV + "}'}\n"
+          "  from: reports@acme.example\n  to: {'': [ceo@acme.example], EMEA: [emea-lead@acme.example]}\n",
         encoding="utf-8")
     assert run(tmp_path, monkeypatch, outbox=tmp_path / "outbox") == 0
     mails = {m["To"]: m for m in (email.message_from_bytes(p.read_bytes(), policy=policy.default)

@@ -80,7 +80,8 @@ def partial_files(root: Path) -> list[str]:
 
 def processes_of(folder: Path, timeout: float = 15) -> list[str]:
     """Processes (kernels, fork servers, workers, kpitools) working in or naming `folder`, other than
-    this one and its multiprocessing resource tracker, after giving the ones that are exiting up to `timeout` s to go."""
+    this one and its multiprocessing resource tracker, after giving the ones that are exiting up to `timeout` s
+    to go."""
     deadline = time.monotonic() + timeout
     while True:
         found = []

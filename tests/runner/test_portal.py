@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from kpitools.runner.portal import write_portal
 
 
@@ -59,10 +61,13 @@ def headline(i: int, month: int) -> dict:
     """Four KPIs whose values and statuses vary with the scope (i) and the month."""
     revenue = 1.0 + i * 0.37 + (month * (i + 2)) % 7 / 10
     return {"revenue": {"name": "Revenue", "value": revenue * 1e6, "display": f"${revenue:.2f}M",
-                        "change": f"{(month * 3 + i) % 11 - 5:+d}% vs previous month", "status": STATES[(i + month) % 3]},
-            "win_rate": {"name": "Win rate", "value": 0.2 + (i * month) % 5 / 50, "display": f"{20 + (i * month) % 5 * 2}%",
+                        "change": f"{(month * 3 + i) % 11 - 5:+d}% vs previous month",
+                        "status": STATES[(i + month) % 3]},
+            "win_rate": {"name": "Win rate", "value": 0.2 + (i * month) % 5 / 50,
+                         "display": f"{20 + (i * month) % 5 * 2}%",
                          "change": "+1.2 pp", "status": STATES[(i * 2 + month) % 3]},
-            "pipeline": {"name": "Pipeline value", "value": (5 - i) * 1e6 + month * 1e5, "display": f"${5 - i}.{month}M",
+            "pipeline": {"name": "Pipeline value", "value": (5 - i) * 1e6 + month * 1e5,
+                         "display": f"${5 - i}.{month}M",
                          "change": None, "status": None},
             "churn": {"name": "Customer churn rate", "value": 0.02 + i / 200, "display": f"{2 + i / 2:.1f}%",
                       "change": "-0.1 pp", "status": STATES[i % 3]}}
@@ -194,8 +199,9 @@ def test_the_portal_in_chromium(tmp_path: Path) -> None:
                 page = browser.new_context(**context).new_page()
                 requests: list[str] = []
                 errors: list[str] = []
-                page.on("request", lambda r: requests.append(r.url))
-                page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+                page.on("request", lambda r, seen=requests: seen.append(r.url))
+                page.on("console",
+                        lambda m, said=errors: said.append(m.text) if m.type in ("error", "warning") else None)
                 page.goto(url, wait_until="load")
                 assert [r for r in requests if r != url] == [] and errors == []
                 page.screenshot(path=str(tmp_path / f"portal-{name}.png"), full_page=True)

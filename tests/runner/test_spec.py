@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from kpitools.data.problems import DataError
 from kpitools.masking import mask_parameters
 from kpitools.report.headline import normalise_headline
 from kpitools.runner.errors import BatchError
-from kpitools.runner.spec import load_batch, notebook_parameters, select
+from kpitools.runner.spec import UNKNOWN, load_batch, notebook_parameters, select
 
 NOTEBOOK = Path(__file__).parents[1] / "fixtures" / "batch" / "report.ipynb"
 TODAY = dt.date(2026, 2, 10)
@@ -161,3 +162,18 @@ def test_unknown_locale_and_calendar_parameters_are_reported(tmp_path: Path) -> 
     message = str(e.value)
     assert "'klingon' is not a locale" in message and "fa" in message
     assert "'lunar' is not a calendar" in message and "jalali" in message
+
+
+def test_notebook_parameters_are_papermills_reading(tmp_path: Path) -> None:
+    """The parameters a batch may set are the ones `papermill --help-notebook` lists, typed or not."""
+    import papermill
+
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = "%matplotlib inline\nregion: str = ''  # empty: all\nmonths = [1,\n          2]\nend = today()\n"
+    path = tmp_path / "typed.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    declared = notebook_parameters(path)
+    assert set(declared) == set(papermill.inspect_notebook(str(path)))
+    assert declared["region"] == "" and declared["months"] == [1, 2]
+    assert declared["end"] is UNKNOWN

@@ -162,7 +162,8 @@ def test_kpi_trend_by_region_uses_the_region_colours():
 def test_kpi_trend_series_with_text_periods_nan_and_scalar_target():
     y = pd.Series([1.2e6, NAN, 1.5e6], index=["FY24 H1", "FY24 H2", "FY25 H1"], name="Bookings")
     fig = kpi_trend(y, target=1.5e6, unit="money")
-    assert fig.alt_text.startswith("Bookings by period, FY24 H1 to FY25 H1: latest (FY25 H1) $1.5M, up 25.0% on FY24 H1")
+    assert fig.alt_text.startswith("Bookings by period, FY24 H1 to FY25 H1: latest (FY25 H1) $1.5M, "
+                                   "up 25.0% on FY24 H1")
     assert "on target" in fig.alt_text
 
 
@@ -208,7 +209,8 @@ def test_funnel_from_the_kpi_output_is_put_in_funnel_order():
                          "value": [3682.0, 1670, 531, 870, 133132, 97]})
     tidy = pd.concat([tidy, tidy.assign(kpi="funnel.step_rate", value=0.5)])
     fig = funnel(tidy)
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Visitor", "Lead", "MQL", "SQL", "Opportunity", "Won"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Visitor", "Lead", "MQL", "SQL", "Opportunity",
+                                                                     "Won"]
     assert "Q3 2026" in fig.alt_text and "133,132 at Visitor" in fig.alt_text
     assert "Visitor bar shortened (not to scale)" in texts(fig)  # visitors would flatten every other bar
 
@@ -237,8 +239,10 @@ def test_mrr_waterfall_adds_up_from_start_to_end():
         level += sign * bar.get_height()
     assert level == pytest.approx(bars[-1].get_y() + bars[-1].get_height()) == pytest.approx(1_060_000)
     assert "Axis starts at $900k" in texts(fig)  # movements are small next to MRR: the axis is cut, and says so
-    assert [b.get_facecolor()[:3] for b in bars[4:6]] == [plt.matplotlib.colors.to_rgb(viz.HOUSE_COLORS["negative"])] * 2
-    assert fig.alt_text == ("MRR movements: MRR went from $1.00M to $1.06M (+$60k, up 6.0%): new +$80k, expansion +$30k, "
+    negative = plt.matplotlib.colors.to_rgb(viz.HOUSE_COLORS["negative"])
+    assert [b.get_facecolor()[:3] for b in bars[4:6]] == [negative] * 2
+    assert fig.alt_text == ("MRR movements: MRR went from $1.00M to $1.06M (+$60k, up 6.0%): new +$80k, "
+                            "expansion +$30k, "
                             "reactivation +$5k, contraction −$15k, churn −$40k.")
     assert "unexplained" not in fig.alt_text
 
@@ -345,7 +349,8 @@ def test_figure_to_html_embeds_an_escaped_small_png():
     html = figure_to_html(fig, caption="Source: <CRM>")
     assert html.startswith("<figure") and html.endswith("</figure>")
     assert "data:image/png;base64," in html
-    assert "<script>" not in html and 'alt="Revenue &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more"' in html
+    assert "<script>" not in html
+    assert 'alt="Revenue &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more"' in html
     assert "<figcaption>Source: &lt;CRM&gt;</figcaption>" in html
     assert "max-width:900px" in html and "width:100%" in html
     payload = re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1)

@@ -76,6 +76,8 @@ def _outlook(s: Scope, sec: Section) -> dict[str, Any] | None:
     monthly = s.targets("revenue", "M")
     have = [m for m in months if m in monthly.index and pd.notna(monthly[m])]
     whole = s.targets("revenue", big)
+    missing: list[Any]  # the months without a target
+    target: float | None
     if len(have) == len(months):
         target, missing = float(monthly.reindex(months).sum()), []
     elif not have and P in whole.index and pd.notna(whole[P]):

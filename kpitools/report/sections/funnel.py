@@ -25,7 +25,7 @@ def funnel(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = None) 
     sec = _start(FunnelSection, "funnel", ds, period, filters, FUNNEL_KPIS)
     if sec.empty:
         return sec
-    s, c = sec.scope, sec.cards
+    s = sec.scope
     stages = None
     if s.in_scope("funnel") is None or "traffic" in s.unscoped:
         f = s.compute("funnel")

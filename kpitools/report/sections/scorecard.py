@@ -174,13 +174,20 @@ def scorecard_table(section: ScorecardSection) -> pd.DataFrame:
         kpi_col: [i18n.kpi_name(k, name=n) for k, n in zip(t["kpi"], t["name"].astype(str))],
         who: [card_value(v, u, cur) for v, u in zip(t["value"], t["unit"])],
         median: [card_value(v, u, cur) for v, u in zip(t["median"], t["unit"])],
-        _("Benchmark"): [i18n.benchmark_text(REGISTRY[k].benchmark.text) if REGISTRY[k].benchmark
-                         else (i18n.percent(1.0, 0) if k == "quota_attainment" else "") for k in t["kpi"]],
+        _("Benchmark"): [_benchmark(k) for k in t["kpi"]],
         _("Status"): [i18n.status_text(s if isinstance(s, str) else "not rated") for s in t["status"]],
     })
     out = out.set_index(kpi_col)
     out.index.name = None
     return out
+
+
+def _benchmark(kpi: str) -> str:
+    """The KPI's benchmark in words; quota attainment's is 100%."""
+    benchmark = REGISTRY[kpi].benchmark
+    if benchmark is not None:
+        return i18n.benchmark_text(benchmark.text)
+    return i18n.percent(1.0, 0) if kpi == "quota_attainment" else ""
 
 
 def _status_text(status: Any) -> str | None:

@@ -17,7 +17,6 @@ from ...data import Dataset
 from ...forecast import combined_forecast, forecast
 from ...i18n import gettext as _
 from ...kpis.compare import last_complete_period
-from ...kpis.registry import REGISTRY
 from ..scope import _history, _span
 from ..section import Section, _in_locale, _start
 
@@ -50,7 +49,6 @@ def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None =
     per_year = {"M": 12, "Q": 4, "Y": 1}[s.freq]
     n = max(2, int(round(months * per_year / 12)))
     window = _span(s.period - (n - 1), s.period)
-    k = REGISTRY[kpi]
     y = s.series(kpi).reindex(window)
     if not (y.fillna(0) != 0).any():
         sec.message = _("No {kpi} for {scope} in {period}.", kpi=_lower(i18n.kpi_name(kpi)), scope=s.label,
