@@ -2,7 +2,7 @@
 
     from kpitools import i18n
     i18n.activate("fa")                            # every report text and number in Persian from here on
-    i18n.value(1_234_567, "money", "IRT")          # '۱٫۲ میلیون تومان'
+    i18n.format_value(1_234_567, "money", "IRT")          # '۱٫۲ میلیون تومان'
     i18n.gettext("Revenue")                        # 'درآمد'
     i18n.kpi_name("win_rate", "ru")                # 'Доля выигранных сделок'
     i18n.is_rtl("ar")                              # True: reports are laid out right to left
@@ -47,6 +47,8 @@ from .formatting import (
     currency_unit,
     date_label,
     datetime_label,
+    format_value,
+    in_sentence,
     is_jalali,
     localize,
     missing,
@@ -62,7 +64,6 @@ from .formatting import (
     plural_count,
     signed,
     trimmed,
-    value,
 )
 
 __all__ = [
@@ -71,7 +72,8 @@ __all__ = [
     "pgettext", "translations", "using", "CARD_MISSING", "MISSING", "TOMAN", "compact", "currency_unit",
     "date_label", "datetime_label", "is_jalali", "localize", "missing", "money", "month_name", "number",
     "percent", "percent_text", "period_kind", "period_label", "period_short", "period_year", "plural_count",
-    "signed", "trimmed", "value", "kpi_name", "benchmark_text", "status_text", "join", "value_label", "isolate"
+    "signed", "trimmed", "format_value", "in_sentence", "kpi_name", "benchmark_text", "status_text", "join",
+    "value_label", "isolate"
 ]
 
 STATUSES = (N_("on track"), N_("at risk"), N_("off track"), N_("not rated"))

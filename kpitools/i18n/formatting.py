@@ -2,10 +2,10 @@
 
 Every number a report shows goes through here (the KPI cards, the narrative, the charts, the tables):
 
-    value(1_234_567, "money", "USD")                      # '$1.2M'      (charts)
-    value(1_234_567, "money", "USD", style="card")        # '$1.23M'     (KPI cards: three significant figures)
-    value(1_234_567, "money", "IRT", locale="fa")         # '۱٫۲ میلیون تومان'
-    value(0.253, "ratio", locale="ru", style="card")      # '25,3 %'
+    format_value(1_234_567, "money", "USD")                 # '$1.2M'      (charts, tables, sentences)
+    format_value(1_234_567, "money", "USD", style="card")   # '$1.23M'     (KPI cards: three significant figures)
+    format_value(1_234_567, "money", "IRT", locale="fa")    # '۱٫۲ میلیون تومان'
+    format_value(0.253, "ratio", locale="ru", style="card") # '25,3 %'
     period_label(pd.Period("2026-10", "M"), locale="fa")  # 'اکتبر ۲۰۲۶'; a Jalali period: 'مهر ۱۴۰۵'
 
 English keeps the house formats (lower-case "k", "$1.23M", U+2212 minus on charts). Other locales take
@@ -36,8 +36,9 @@ from .house_formats import house_format
 
 __all__ = [
     "MISSING", "CARD_MISSING", "missing", "localize", "number", "trimmed", "percent", "percent_text", "compact",
-    "money", "value", "signed", "sign_symbols", "datetime_label", "currency_unit", "plural_count", "month_name",
-    "period_kind", "period_year", "period_label", "period_short", "date_label", "is_jalali", "TOMAN"
+    "money", "format_value", "in_sentence", "signed", "sign_symbols", "datetime_label", "currency_unit",
+    "plural_count", "month_name", "period_kind", "period_year", "period_label", "period_short", "date_label",
+    "is_jalali", "TOMAN"
 ]
 
 MISSING = "–"       # en dash: missing values in charts and tables
@@ -296,9 +297,17 @@ def _duration(text: str, x: float, unit: str, loc: str) -> str:
     return ngettext(singular, plural, count, loc, n=text)
 
 
-def value(x: Any, unit: str | None = None, currency: str = "USD", decimals: int | None = None,
-          locale: Any = None, style: str = "chart") -> str:
-    """One KPI value in its unit (the KPI registry's units) for a locale.
+def in_sentence(name: str) -> str:
+    """A name as it reads inside a sentence: "Win rate" -> "win rate"; acronyms stay ("MRR", "CAC payback").
+    Scripts without case (Persian, Arabic) are unchanged."""
+    return name if len(name) > 1 and name[1].isupper() else name[:1].lower() + name[1:]
+
+
+def format_value(x: Any, unit: str | None = None, currency: str = "USD", decimals: int | None = None,
+                 locale: Any = None, style: str = "chart") -> str:
+    """One KPI value in its unit (the KPI registry's units) for a locale: the one value formatter (charts,
+    tables, the narrative and the KPI cards; also `kpitools.viz.format_value` and
+    `kpitools.report.format_value`).
 
     style "chart" (charts, tables, narrative): money "$1.2M", count "1,234" (compact from a million),
     ratio "12.3%", days "4.5 days", minutes "42 min", NaN "–".

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .. import i18n
-from ..i18n import N_
+from ..i18n import N_, format_value
 from ..i18n import gettext as _
 
 __all__ = ["HtmlBlock", "HEADER_MIME", "format_value", "kpi_cards", "note", "report_header", "summary_box"]
@@ -68,15 +68,6 @@ def _missing(x: Any) -> bool:
         return False
 
 
-def format_value(value: Any, unit: str | None = None, currency: str = "USD", locale: str | None = None) -> str:
-    """A KPI value as a reader expects it: money "$1.23M", ratio "25.3%", count "1,234", days "12.5 days";
-    in the active locale (kpitools.i18n: "۱٫۲۳ میلیون دلار", "25,3 %").
-
-    Ratios are fractions (0.253 -> "25.3%"). A missing value is "—".
-    """
-    return i18n.value(value, unit, currency, locale=locale, style="card")
-
-
 def _delta(change: Any, pct: Any, unit: str, good: Any, when: str, currency: str) -> str:
     """'▲ 12.3% vs previous period', coloured by good; ratios change in percentage points.
     when: "previous" or "last_year"."""
@@ -90,7 +81,7 @@ def _delta(change: Any, pct: Any, unit: str, good: Any, when: str, currency: str
     elif not _missing(pct):
         amount = i18n.percent_text(i18n.localize(f"{abs(float(pct)) * 100:,.1f}"))
     else:  # previous value was 0: show the absolute change
-        amount = format_value(abs(change), unit, currency)
+        amount = format_value(abs(change), unit, currency, style="card")
     tone = "flat" if change == 0 or _missing(good) else ("good" if bool(good) else "bad")
     template = _("{change} vs previous period") if when == "previous" else _("{change} vs last year")
     bold = f"<b>{arrow} {escape(amount)}</b>"
@@ -116,7 +107,7 @@ def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
         yoy_good = float(yoy) > 0 if direction == "higher" else float(yoy) < 0
 
     if not _missing(row.get("target")):
-        target = _("Target {value}", value=format_value(row["target"], unit, currency))
+        target = _("Target {value}", value=format_value(row["target"], unit, currency, style="card"))
     elif not _missing(row.get("benchmark")) and str(row.get("benchmark")):
         target = _("Benchmark {text}", text=i18n.benchmark_text(row["benchmark"]))
     else:
@@ -127,7 +118,7 @@ def _card(row: dict[str, Any], groups: list[str], currency: str) -> str:
         f'<div class="kpi-card {status_class}">'
         f'<div class="kpi-head"><div class="kpi-name">{escape(str(name))}{group_html}</div>'
         f'<span class="kpi-status {status_class}">{escape(status_text)}</span></div>'
-        f'<div class="kpi-value">{escape(format_value(row.get("value"), unit, currency))}</div>'
+        f'<div class="kpi-value">{escape(format_value(row.get("value"), unit, currency, style="card"))}</div>'
         + _delta(row.get("change"), row.get("change_pct"), unit, row.get("good"), "previous", currency)
         + _delta(yoy, row.get("yoy_pct"), unit, yoy_good, "last_year", currency)
         + f'<div class="kpi-target">{escape(target)}</div></div>'

@@ -22,11 +22,10 @@ import numpy as np
 import pandas as pd
 
 from .. import i18n
-from ..i18n import N_
+from ..i18n import N_, format_value
 from ..i18n import gettext as _
 from ..i18n import missing as _missing  # None, NA, NaT, NaN, ±inf
 from ..kpis.registry import REGISTRY
-from ..viz.theme import format_value
 from .scope import _scope, period_label
 
 __all__ = ["DIMENSIONS", "drivers", "summary", "attainment", "money", "percent", "group_label"]
@@ -77,13 +76,6 @@ def _signed(x: float, unit: str, currency: str) -> str:
     body = _value(abs(x), unit, currency)
     plus, minus = i18n.formatting.sign_symbols()
     return (plus if x >= 0 else minus) + "\u2060" + body  # word joiner: no line break after the sign
-
-
-def _lower_name(name: str) -> str:
-    """"Win rate" -> "win rate"; acronyms stay: "MRR", "CAC payback"."""
-    if len(name) > 1 and name[1].isupper():
-        return name
-    return name[:1].lower() + name[1:]
 
 
 def _join(items: list[str]) -> str:
@@ -316,14 +308,14 @@ def _secondary_sentence(cards: pd.DataFrame, lead_kpi: str, currency: str) -> st
         value = _value(r["value"], unit, currency)
         change = _change_words(r.get("change"), r.get("change_pct"), unit, currency)
         text = (_("{name} was {value}", name=name, value=value) if i == 0
-                else _("{name} {value}", name=_lower_name(name), value=value))
+                else _("{name} {value}", name=i18n.in_sentence(name), value=value))
         parts.append(_("{text} ({change})", text=text, change=change) if change else text)
     return _join(parts)
 
 
 def _status_item(r: Mapping[str, Any], currency: str) -> str:
     unit = str(r.get("unit") or "")
-    name = _lower_name(_name(r))
+    name = i18n.in_sentence(_name(r))
     v = _value(r.get("value"), unit, currency)
     if not _missing(r.get("target")):
         t = _target_text(r["target"], unit, currency)

@@ -33,6 +33,7 @@ from ..calendars.relative import parse_relative
 from ..data import Dataset
 from ..i18n import N_
 from ..i18n import gettext as _
+from ..kpis.activity import active_reps
 from ..kpis.compare import compare as _compare
 from ..kpis.compare import last_complete_period
 from ..kpis.compute import compute as _compute
@@ -318,6 +319,16 @@ class Scope:
             t, _notes, _why = targets_for(self.ds, metric, freq, [], spread=True)
             self._cache[key] = pd.Series(t["target"].to_numpy(dtype="float64"), index=to_index(t["period"]),
                                          name="target").sort_index()
+        return self._cache[key]
+
+    def active(self, level: str = "rep") -> set[str]:
+        """The reps (level "rep") or teams ("team") active in the scope's period, by the one rule
+        (kpitools.kpis.active_reps: an activity, or a deal created or closed, won or lost). Cached."""
+        key = ("active", level)
+        if key not in self._cache:
+            found = active_reps(self.ds, self.freq, [level])
+            found = found[(found["period"] == self.period) & found[level].notna()]
+            self._cache[key] = {str(v) for v in found[level]}
         return self._cache[key]
 
     def series(self, kpi: str) -> pd.Series:

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from ..i18n import format_value
 from .charts import (
                      NO_DATA,
                      channel_comparison,
@@ -30,7 +31,6 @@ from .theme import (
                      STATUS_COLORS,
                      ValueFormatter,
                      format_money,
-                     format_value,
                      group_colors,
                      region_color,
                      status_color,

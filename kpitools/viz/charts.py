@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import i18n
-from ..i18n import N_
+from ..i18n import N_, format_value
 from ..i18n import gettext as _
 from .export import Chart
 from .theme import (
@@ -45,7 +45,6 @@ from .theme import (
     STATUS_COLORS,
     ValueFormatter,
     format_money,
-    format_value,
     group_colors,
     status_color,
     use_house_style,
@@ -308,11 +307,6 @@ def _heading(title: str, period: str) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _lower(text: str) -> str:
-    """"Expansion" -> "expansion"; acronyms stay ("MRR")."""
-    return text if len(text) > 1 and text[1].isupper() else text[:1].lower() + text[1:]
 
 
 RLM = "\u200f"  # right-to-left mark
@@ -905,7 +899,7 @@ def mrr_waterfall(movements: pd.DataFrame | None, start: float, end: float | Non
     _title(ax, _clip(title, TITLE_WIDTH))
 
     change = _pct_change(end, start, "money")
-    parts = [_("{name} {value}", name=_lower(_label(k, 60, column="movement")), value=labels[i + 1])
+    parts = [_("{name} {value}", name=i18n.in_sentence(_label(k, 60, column="movement")), value=labels[i + 1])
              for i, k in enumerate(signed.index)]
     net = end - start
     net_text = (i18n.formatting.sign_symbols()[0] if net >= 0 else "") + format_money(net, currency)

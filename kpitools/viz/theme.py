@@ -15,10 +15,11 @@ import seaborn as sns
 from matplotlib.ticker import Formatter
 
 from .. import i18n
+from ..i18n import format_value
 
 __all__ = [
     "FIGSIZE", "DPI", "HOUSE_COLORS", "REGION_COLORS", "STATUS_COLORS", "PALETTE",
-    "use_house_style", "region_color", "group_colors", "status_color", "format_money", "format_value", "ValueFormatter",
+    "use_house_style", "region_color", "group_colors", "status_color", "format_money", "ValueFormatter",
 ]
 
 FIGSIZE = (7.5, 3.6)  # inches; 825 x 396 px at DPI, legible at phone width
@@ -150,16 +151,6 @@ def format_money(x: Any, currency: str = "USD", decimals: int | None = None, loc
 
     decimals=None picks one decimal below 100 of the unit (k, M, B) and none above."""
     return i18n.money(x, currency, decimals, locale)
-
-
-def format_value(x: Any, unit: str | None = None, currency: str = "USD", decimals: int | None = None,
-                 locale: str | None = None) -> str:
-    """Text for one KPI value in its unit (the units of the KPI registry), in the active locale.
-
-    money "$1.2M", count "1,234" (compact from a million), ratio "12.3%", days "4.5 days",
-    months "14 months", minutes "42 min", score "42", anything else a plain number. NaN -> "–".
-    """
-    return i18n.value(x, unit, currency, decimals, locale)
 
 
 class ValueFormatter(Formatter):

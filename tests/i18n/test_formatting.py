@@ -25,7 +25,7 @@ LRM = "\u200e"
     ("ru", f"1,23{NB}млн $"),
 ])
 def test_card_money(locale: str, expected: str) -> None:
-    assert i18n.value(1_234_567, "money", "USD", locale=locale, style="card") == expected
+    assert i18n.format_value(1_234_567, "money", "USD", locale=locale, style="card") == expected
 
 
 @pytest.mark.parametrize("locale, expected", [
@@ -35,7 +35,7 @@ def test_card_money(locale: str, expected: str) -> None:
     ("ru", f"-45{NB}тыс. томан"),
 ])
 def test_toman_is_a_display_unit(locale: str, expected: str) -> None:
-    assert i18n.value(-45_000, "money", "IRT", locale=locale) == expected
+    assert i18n.format_value(-45_000, "money", "IRT", locale=locale) == expected
 
 
 @pytest.mark.parametrize("locale, ratio, count, days", [
@@ -46,28 +46,30 @@ def test_toman_is_a_display_unit(locale: str, expected: str) -> None:
     ("ru", f"25,3{NB}%", f"1{NB}234", "4,5 дня"),  # a fraction takes the genitive singular
 ])
 def test_ratio_count_and_duration(locale: str, ratio: str, count: str, days: str) -> None:
-    assert i18n.value(0.253, "ratio", locale=locale, style="card") == ratio
-    assert i18n.value(1234, "count", locale=locale) == count
-    assert i18n.value(4.5, "days", locale=locale, style="card") == days
+    assert i18n.format_value(0.253, "ratio", locale=locale, style="card") == ratio
+    assert i18n.format_value(1234, "count", locale=locale) == count
+    assert i18n.format_value(4.5, "days", locale=locale, style="card") == days
 
 
 def test_russian_and_arabic_plural_forms() -> None:
-    ru = [i18n.value(n, "days", locale="ru", style="card") for n in (1, 2, 5, 11, 21, 22)]
+    ru = [i18n.format_value(n, "days", locale="ru", style="card") for n in (1, 2, 5, 11, 21, 22)]
     assert ru == ["1 день", "2 дня", "5 дней", "11 дней", "21 день", "22 дня"]
-    ar = [i18n.value(n, "days", locale="ar", style="card") for n in (1, 2, 3, 11, 100)]
+    ar = [i18n.format_value(n, "days", locale="ar", style="card") for n in (1, 2, 3, 11, 100)]
     assert ar == ["يوم واحد", "يومان", "3 أيام", "11 يومًا", "100 يوم"]
 
 
 def test_english_is_unchanged() -> None:
     """The house formats from before localisation: charts and cards, signs and missing values."""
-    assert [i18n.value(x, "money") for x in (1_234_567, 950_000, 999_950, -45_000, 0)] == \
+    assert [i18n.format_value(x, "money") for x in (1_234_567, 950_000, 999_950, -45_000, 0)] == \
         ["$1.2M", "$950k", "$1M", "−$45k", "$0"]
-    assert i18n.value(1_500_000, "money", "CHF") == "CHF 1.5M"
-    assert [i18n.value(x, "money", style="card") for x in (999_999, -1_500, 2.5e9)] == ["$1M", "-$1.5k", "$2.5B"]
-    assert i18n.value(1_234.5, "money_per_day", "EUR", style="card") == "€1.23k/day"
-    assert i18n.value(42, "minutes") == "42 min" and i18n.value(30, "minutes", style="card") == "30 minutes"
-    assert i18n.value(math.nan, "money") == "–" and i18n.value(None, "ratio", style="card") == "—"
-    assert i18n.value(1.5, "ratio") == "150%" and i18n.value(0.05, "ratio") == "5.0%"
+    assert i18n.format_value(1_500_000, "money", "CHF") == "CHF 1.5M"
+    cards = [i18n.format_value(x, "money", style="card") for x in (999_999, -1_500, 2.5e9)]
+    assert cards == ["$1M", "-$1.5k", "$2.5B"]
+    assert i18n.format_value(1_234.5, "money_per_day", "EUR", style="card") == "€1.23k/day"
+    assert i18n.format_value(42, "minutes") == "42 min"
+    assert i18n.format_value(30, "minutes", style="card") == "30 minutes"
+    assert i18n.format_value(math.nan, "money") == "–" and i18n.format_value(None, "ratio", style="card") == "—"
+    assert i18n.format_value(1.5, "ratio") == "150%" and i18n.format_value(0.05, "ratio") == "5.0%"
 
 
 @pytest.mark.parametrize("text, calendar, locale, label, short", [
@@ -107,7 +109,7 @@ def test_locales_and_direction() -> None:
 def test_active_locale_and_using() -> None:
     assert i18n.current() == "en"
     with i18n.using("fa"):
-        assert i18n.value(0.5, "ratio") == "۵۰٫۰٪" and i18n.gettext("Revenue") == "درآمد"
+        assert i18n.format_value(0.5, "ratio") == "۵۰٫۰٪" and i18n.gettext("Revenue") == "درآمد"
         with i18n.using("ru"):
             assert i18n.gettext("Revenue") == "Выручка"
         assert i18n.current() == "fa"
@@ -141,9 +143,9 @@ def test_house_formats_do_not_follow_the_installed_cldr(monkeypatch: pytest.Monk
 
     def amounts() -> list[str]:
         return [f(loc) for loc in ("fa", "ar", "ar_SA", "ru") for f in (
-            lambda x: i18n.value(1_234_567, "money", "USD", locale=x, style="card"),
-            lambda x: i18n.value(-45_000, "money", "IRT", locale=x),
-            lambda x: i18n.value(0.253, "ratio", locale=x, style="card"),
+            lambda x: i18n.format_value(1_234_567, "money", "USD", locale=x, style="card"),
+            lambda x: i18n.format_value(-45_000, "money", "IRT", locale=x),
+            lambda x: i18n.format_value(0.253, "ratio", locale=x, style="card"),
             lambda x: i18n.date_label(pd.Timestamp("2026-10-31"), x),
             lambda x: i18n.period_short(pd.Period("2026-09", "M"), x))]
 

@@ -171,9 +171,9 @@ def test_headline_cards_show_compare_values(runs, key: str, filters: dict) -> No
     assert len(cards) == len(HEADLINE_KPIS)
     for row in ref.to_dict("records"):
         name = CARD_NAMES.get(row["kpi"], row["name"])
-        assert cards[name][1] == format_value(row["value"], row["unit"]), row["kpi"]
+        assert cards[name][1] == format_value(row["value"], row["unit"], style="card"), row["kpi"]
     revenue = kpitools.compute(ds, "revenue", period=str(period), **filters)["value"].iloc[0]
-    assert cards["Revenue"][1] == format_value(revenue, "money")
+    assert cards["Revenue"][1] == format_value(revenue, "money", style="card")
     header = page.split('<header class="report-header">', 1)[1].split("</header>", 1)[0]
     from kpitools.report.sections import period_label
     assert f"<dd>{period_label(period)}</dd>" in header

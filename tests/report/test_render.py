@@ -241,12 +241,12 @@ def test_twelve_charts_fit_the_size_budget(tmp_path: Path) -> None:
     (pd.NA, "count", "—"),
 ])
 def test_format_value(value: object, unit: str, text: str) -> None:
-    assert format_value(value, unit) == text
+    assert format_value(value, unit, style="card") == text
 
 
 def test_format_value_currency() -> None:
-    assert format_value(1_234, "money", currency="EUR") == "€1.23k"
-    assert format_value(1_234, "money", currency="CHF") == "CHF 1.23k"
+    assert format_value(1_234, "money", currency="EUR", style="card") == "€1.23k"
+    assert format_value(1_234, "money", currency="CHF", style="card") == "CHF 1.23k"
 
 
 def _cards() -> pd.DataFrame:

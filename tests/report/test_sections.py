@@ -186,7 +186,7 @@ def test_products_channels_and_tables(ds, emea, last) -> None:
     table = sections.channel_table(m.channels)
     assert list(table.columns) == ["Revenue", "Share of revenue", "Won deals", "Win rate", "Average deal"]
     chan = m.channels[m.channels["kpi"] == "sales_by_channel.revenue"].sort_values("value", ascending=False)
-    assert table["Revenue"].iloc[0] == format_value(chan["value"].iloc[0], "money")
+    assert table["Revenue"].iloc[0] == format_value(chan["value"].iloc[0], "money", style="card")
 
 
 def test_leaderboard_matches_rep_leaderboard(ds, emea, last) -> None:
@@ -228,7 +228,7 @@ def test_scorecard_of_a_team(ds) -> None:
 def test_headline_for_the_portal(emea) -> None:
     h = sections.headline(sections.cards(emea))
     assert list(h) == list(sections.PUBLISHED)
-    assert normalise_headline(h)["revenue"]["display"] == format_value(h["revenue"]["value"], "money")
+    assert normalise_headline(h)["revenue"]["display"] == format_value(h["revenue"]["value"], "money", style="card")
     assert h["win_rate"]["change"].endswith(sections.period_label(emea.period - 1))
 
 
@@ -283,7 +283,7 @@ def test_header_and_headline_in_persian(ds) -> None:
                                         "data_freshness": "۳۱ اکتبر ۲۰۲۶", "locale": "fa", "calendar": "gregorian"}
     h = sections.headline(sections.cards(s), locale="fa")
     assert h["revenue"]["name"] == "درآمد" and h["revenue"]["change"].endswith("نسبت به سپتامبر ۲۰۲۶")
-    assert h["revenue"]["display"] == format_value(h["revenue"]["value"], "money", locale="fa")
+    assert h["revenue"]["display"] == format_value(h["revenue"]["value"], "money", locale="fa", style="card")
 
 
 def test_a_jalali_scope_reports_by_jalali_month(ds) -> None:
@@ -316,7 +316,7 @@ def test_toman_shows_irr_amounts_divided_by_ten(ds) -> None:
     s = sections.scope(tomans, "2026-10", locale="fa")
     card = sections.cards(s, kpis=["revenue"])
     assert card.attrs["currency"] == "IRT"
-    assert format_value(card["value"].iloc[0], "money", "IRT", locale="fa").endswith("هزار تومان")
+    assert format_value(card["value"].iloc[0], "money", "IRT", locale="fa", style="card").endswith("هزار تومان")
     with pytest.raises(ValueError, match="can only show IRR amounts in tomans"):
         sections.dataset(ds, currency="IRT")  # dollars are not rials
 
@@ -355,3 +355,20 @@ def test_data_notes_say_what_the_numbers_rest_on() -> None:
 def test_relative_periods_resolve_against_the_data(ds, name: str, expected: str) -> None:
     """The one relative-period parser (kpis/relative.py), anchored on the data's last date (October 2026)."""
     assert str(sections.scope(ds, name).period) == expected
+
+
+def test_leaderboard_and_scorecard_count_the_same_active_reps(ds) -> None:
+    """One active-rep rule: in 2025-08 Sofia O'Brien's only events are four lost deals. She was selling,
+    so she is on the leaderboard and has a scorecard (before, the scorecard said she had no sales or
+    activity) and counts among her team's peers."""
+    deals = ds.deals[ds.deals["rep"].astype(str) == "Sofia O'Brien"]
+    month = pd.Period("2025-08", "M")
+    closed = deals[deals["closed_at"].dt.to_period("M") == month]
+    assert len(closed) and not closed["status"].astype(str).eq("won").any()
+    board = sections.leaderboard(ds, "2025-08", {"region": "EMEA"}).table
+    assert "Sofia O'Brien" in set(board["rep"])
+    card = sections.scorecard(ds, "2025-08", {"rep": "Sofia O'Brien"})
+    assert card.message is None and "Sofia O'Brien" in set(card.peers["rep"])
+    team = card.peer_word.removeprefix("team ")
+    on_board = set(sections.leaderboard(ds, "2025-08", {"team": team}).table["rep"])
+    assert set(card.peers["rep"]) == on_board

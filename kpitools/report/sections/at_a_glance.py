@@ -8,9 +8,8 @@ from typing import Any
 import pandas as pd
 
 from ... import i18n
-from ...i18n import N_
+from ...i18n import N_, format_value
 from ...i18n import gettext as _
-from ..cards import format_value as card_value
 from ..scope import HEADLINE_KPIS, _scope, period_label
 from ..section import _cards, _in_locale, _no_period_data, not_shown
 
@@ -70,7 +69,7 @@ def headline(cards_df: pd.DataFrame, kpis: Iterable[str] = PUBLISHED) -> dict[st
                       else _("{change} vs previous period", change=amount))
         status = r.get("status")
         out[k] = {"name": i18n.kpi_name(k, name=str(r.get("name") or k)), "value": value,
-                  "display": card_value(value, r.get("unit"), currency), "change": change,
+                  "display": format_value(value, r.get("unit"), currency, style="card"), "change": change,
                   "status": None if status is None or pd.isna(status) else str(status),
                   "status_text": None if status is None or pd.isna(status) else i18n.status_text(status)}
     return out

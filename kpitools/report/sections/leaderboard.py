@@ -8,10 +8,9 @@ from typing import Any
 import pandas as pd
 
 from ... import i18n
-from ...i18n import N_
+from ...i18n import N_, format_value
 from ...i18n import gettext as _
 from ...kpis.status import against_target
-from ..cards import format_value as card_value
 from ..section import Section, _in_locale, _no_period_data, _start, _wide
 
 _LEADERBOARD_COLUMNS = {  # measure -> (column title, unit)
@@ -51,13 +50,7 @@ def leaderboard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = N
         sec.message = _no_period_data(s, N_("No reps with sales or activities for {scope} in {period}."))
         return sec
     w["rep"] = w["rep"].astype(str)
-    active = pd.Series(False, index=w.index)
-    for col in ("activities", "opportunities_created", "won_deals"):
-        if col in w:
-            active |= w[col].fillna(0) > 0
-    if "win_rate" in w:
-        active |= w["win_rate"].notna()  # closed a deal (won or lost)
-    w = w[active].reset_index(drop=True)
+    w = w[w["rep"].isin(list(s.active("rep")))].reset_index(drop=True)  # the one active-rep rule
     if w.empty:
         sec.message = _no_period_data(s, N_("No reps with sales or activities for {scope} in {period}."))
         return sec
@@ -96,7 +89,7 @@ def leaderboard_table(table: pd.DataFrame, n: int = 10, currency: str = "USD") -
         out[_("Team")] = top["team"].fillna("").astype(str)
     for m, (title, unit) in _LEADERBOARD_COLUMNS.items():
         if m in top and m != "churn_after_sale":
-            out[_(title)] = [card_value(v, unit, currency) for v in top[m]]
+            out[_(title)] = [format_value(v, unit, currency, style="card") for v in top[m]]
     out = out.set_index("#")
     out.index.name = None
     return out

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ... import i18n
-from ...i18n import N_, value_label
+from ...i18n import N_, format_value, value_label
 from ...i18n import gettext as _
-from ..cards import format_value as card_value
 from ..section import Section, _in_locale, _no_period_data, _start, _wide
 
 
@@ -55,13 +54,13 @@ def channel_table(channels: pd.DataFrame | None, currency: str = "USD") -> pd.Da
     total = w["revenue"].sum()
     channel = _("Channel")
     out = pd.DataFrame({channel: [value_label("channel", c) for c in w.index],
-                        _("Revenue"): [card_value(v, "money", currency) for v in w["revenue"]],
-                        _("Share of revenue"): [card_value(v / total if total else np.nan, "ratio")
+                        _("Revenue"): [format_value(v, "money", currency, style="card") for v in w["revenue"]],
+                        _("Share of revenue"): [format_value(v / total if total else np.nan, "ratio", style="card")
                                                 for v in w["revenue"]]})
     for m, title, unit in (("won_deals", N_("Won deals"), "count"), ("win_rate", N_("Win rate"), "ratio"),
                            ("avg_purchase_value", N_("Average deal"), "money")):
         if m in w:
-            out[_(title)] = [card_value(v, unit, currency) for v in w[m]]
+            out[_(title)] = [format_value(v, unit, currency, style="card") for v in w[m]]
     out = out.set_index(channel)
     out.index.name = None
     return out

@@ -10,11 +10,10 @@ import pandas as pd
 
 from ... import i18n
 from ...calendars.periods import year_earlier
-from ...i18n import N_
+from ...i18n import N_, format_value
 from ...i18n import gettext as _
 from ...kpis.registry import REGISTRY
 from ...kpis.status import against_benchmark, against_target
-from ..cards import format_value as card_value
 from ..scope import _scope, scope, scope_label
 from ..section import CARD_NAMES, Section, _in_locale, _no_period_data, _wide, lacks_needs
 
@@ -96,10 +95,7 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
     f = f[f[level].notna()].copy()
     f[level] = f[level].astype(str)
     cur = _wide(f[f["period"] == p], level, "kpi").astype("float64")
-    active = pd.Series(False, index=cur.index)
-    for k in ("activities_per_rep", "opportunities_created", "won_deals"):
-        if k in cur:
-            active |= cur[k].fillna(0) > 0
+    active = pd.Series(cur.index.isin(list(peers.active(level))), index=cur.index)  # the leaderboard's rule
     if subject not in cur.index or not active.get(subject, False):
         sec.message = _("No sales or activity for {scope} in {period}.",
                         scope=scope_label({level: subject}), period=s0.period_label)
@@ -128,7 +124,7 @@ def scorecard(ds: Any, period: Any = "", filters: Mapping[str, Any] | None = Non
             status = _status_text(against_target(pd.Series([v], dtype="float64"), target, "higher").iloc[0])
         else:
             status = _status_text(against_target(pd.Series([v], dtype="float64"), med, meta.direction).iloc[0])
-        med_value = card_value(med, meta.unit, full.currency)
+        med_value = format_value(med, meta.unit, full.currency, style="card")
         # kpi_cards writes "Benchmark <text>": "Benchmark ≥ 30% · team median 28.1%" or
         # "Benchmark is the team median, $46.2k"
         if meta.benchmark:
@@ -172,8 +168,8 @@ def scorecard_table(section: ScorecardSection) -> pd.DataFrame:
     kpi_col = _("KPI")
     out = pd.DataFrame({
         kpi_col: [i18n.kpi_name(k, name=n) for k, n in zip(t["kpi"], t["name"].astype(str))],
-        who: [card_value(v, u, cur) for v, u in zip(t["value"], t["unit"])],
-        median: [card_value(v, u, cur) for v, u in zip(t["median"], t["unit"])],
+        who: [format_value(v, u, cur, style="card") for v, u in zip(t["value"], t["unit"])],
+        median: [format_value(v, u, cur, style="card") for v, u in zip(t["median"], t["unit"])],
         _("Benchmark"): [_benchmark(k) for k in t["kpi"]],
         _("Status"): [i18n.status_text(s if isinstance(s, str) else "not rated") for s in t["status"]],
     })

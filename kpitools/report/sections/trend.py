@@ -51,8 +51,8 @@ def revenue_trend(ds: Any, period: Any = "", filters: Mapping[str, Any] | None =
     window = _span(s.period - (n - 1), s.period)
     y = s.series(kpi).reindex(window)
     if not (y.fillna(0) != 0).any():
-        sec.message = _("No {kpi} for {scope} in {period}.", kpi=_lower(i18n.kpi_name(kpi)), scope=s.label,
-                        period=s.period_label)
+        sec.message = _("No {kpi} for {scope} in {period}.", kpi=i18n.in_sentence(i18n.kpi_name(kpi)),
+                        scope=s.label, period=s.period_label)
         return sec
     nz = np.flatnonzero(y.fillna(0).to_numpy() != 0)  # from the first period with data
     y = y.iloc[nz[0]:]
@@ -102,8 +102,3 @@ def _stage_probabilities(ds: Dataset) -> dict[str, float]:
             if pd.notna(p):
                 probs.setdefault(name, float(p))
     return probs
-
-
-def _lower(name: str) -> str:
-    """"Revenue" -> "revenue"; acronyms stay: "MRR"."""
-    return name if len(name) > 1 and name[1].isupper() else name[:1].lower() + name[1:]
