@@ -61,3 +61,24 @@ def test_gregorian_is_unchanged() -> None:
     assert resolve_period("last_complete_month", TODAY, calendar="gregorian") == "2026-10"
     with pytest.raises(ValueError, match="unknown calendar"):
         resolve_period("last_complete_month", TODAY, calendar="lunar")
+
+
+GREGORIAN_DAY = dt.date(2026, 2, 10)
+
+
+@pytest.mark.parametrize("name, expected, fiscal_april", [
+    ("last_complete_month", "2026-01", "2026-01"),
+    ("previous_month", "2026-01", "2026-01"),
+    ("current_month", "2026-02", "2026-02"),
+    ("last_complete_month-2", "2025-11", "2025-11"),
+    ("current_quarter", "2026Q1", "2026Q4"),
+    ("last_complete_quarter", "2025Q4", "2026Q3"),
+    ("last_complete_year", "2025", "2025"),
+    ("current_year", "2026", "2026"),
+    ("last_complete_week", "2026-W06", "2026-W06"),
+    ("EMEA", "EMEA", "EMEA"),
+    ("2024-03", "2024-03", "2024-03"),
+])
+def test_relative_periods_in_the_gregorian_calendar(name: str, expected: str, fiscal_april: str) -> None:
+    assert resolve_period(name, GREGORIAN_DAY) == expected
+    assert resolve_period(name, GREGORIAN_DAY, fiscal_year_start=4) == fiscal_april

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from kpitools.calendars.relative import resolve_period
 from kpitools.data.problems import DataError
 from kpitools.masking import mask_parameters
 from kpitools.report.headline import normalise_headline
@@ -28,24 +27,6 @@ def errors(tmp_path: Path, body: str) -> str:
     with pytest.raises(BatchError) as e:
         load_batch(write_spec(tmp_path, body), today=TODAY, base=tmp_path)
     return str(e.value)
-
-
-@pytest.mark.parametrize("name, expected, fiscal_april", [
-    ("last_complete_month", "2026-01", "2026-01"),
-    ("previous_month", "2026-01", "2026-01"),
-    ("current_month", "2026-02", "2026-02"),
-    ("last_complete_month-2", "2025-11", "2025-11"),
-    ("current_quarter", "2026Q1", "2026Q4"),
-    ("last_complete_quarter", "2025Q4", "2026Q3"),
-    ("last_complete_year", "2025", "2025"),
-    ("current_year", "2026", "2026"),
-    ("last_complete_week", "2026-W06", "2026-W06"),
-    ("EMEA", "EMEA", "EMEA"),
-    ("2024-03", "2024-03", "2024-03"),
-])
-def test_relative_periods(name: str, expected: str, fiscal_april: str) -> None:
-    assert resolve_period(name, TODAY) == expected
-    assert resolve_period(name, TODAY, fiscal_year_start=4) == fiscal_april
 
 
 def test_grid_and_runs_expand_with_resolved_periods(tmp_path: Path) -> None:
