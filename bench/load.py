@@ -77,7 +77,7 @@ def _time_steps(spent: dict[str, float], cpu: dict[str, float]) -> None:
         fn = getattr(loader, step)
 
         @functools.wraps(fn)
-        def timed(*args, _fn=fn, _step=step, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def timed(*args, _fn=fn, _step=step, **kwargs):
             t, c = time.perf_counter(), time.process_time()
             try:
                 return _fn(*args, **kwargs)
@@ -203,7 +203,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         global BASELINE_MB
         import duckdb  # noqa: F401  the imports every measurement may make, before the baseline
-        import pyarrow.csv  # noqa: F401
+        import pyarrow.csv
         import pyarrow.parquet  # noqa: F401
 
         import kpitools  # noqa: F401
@@ -224,7 +224,7 @@ def main() -> None:
     write(Path(args.out), results, chosen, folders, load_start, load_end, args.repeat)
 
 
-def write(out: Path, results: dict, chosen: list, folders: dict, load_start, load_end, repeat: int) -> None:  # noqa: ANN001
+def write(out: Path, results: dict, chosen: list, folders: dict, load_start, load_end, repeat: int) -> None:
     import yaml
 
     meta = yaml.safe_load((folders["csv"] / "dataset.yml").read_text())

@@ -296,15 +296,15 @@ class Notes(pd.DataFrame):
     """
 
     @property
-    def _constructor(self):  # noqa: ANN202  (derived frames, and deep copies of attrs, stay Notes)
+    def _constructor(self):  # derived frames, and deep copies of attrs, stay Notes
         return Notes
 
-    def __eq__(self, other):  # noqa: ANN001, ANN204
+    def __eq__(self, other):
         if isinstance(other, pd.DataFrame):
             return self.shape == other.shape and bool(pd.DataFrame(self).equals(pd.DataFrame(other)))
         return super().__eq__(other)
 
-    def __ne__(self, other):  # noqa: ANN001, ANN204
+    def __ne__(self, other):
         if isinstance(other, pd.DataFrame):
             return not self.__eq__(other)
         return super().__ne__(other)

@@ -235,7 +235,7 @@ def _by_days(t: pd.DataFrame, f: str, fy: int, cal: str, by: list[str]) -> pd.Da
     return out
 
 
-def _actual(ds: Dataset, metric: str, freq: str, by: list[str]):  # noqa: ANN202
+def _actual(ds: Dataset, metric: str, freq: str, by: list[str]):
     k = REGISTRY.get(metric)
     if k is None:
         raise ValueError(f"unknown metric {metric!r}: a target metric must be a KPI id such as revenue")

@@ -26,7 +26,7 @@ if _missing and not os.environ.get("CI"):
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     if _missing:  # under CI: fail, don't skip
         pytest.fail(_reason + " (CI must install them)", pytrace=False)
     from playwright.sync_api import sync_playwright
@@ -37,7 +37,7 @@ def browser():  # noqa: ANN201
         b.close()
 
 
-def _open(browser, url: str, **context):  # noqa: ANN001, ANN202
+def _open(browser, url: str, **context):
     """A page at url, with every request and every console error/page error recorded."""
     page = browser.new_context(**context).new_page()
     requests: list[str] = []
@@ -54,7 +54,7 @@ def _open(browser, url: str, **context):  # noqa: ANN001, ANN202
     ("phone", {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
                "has_touch": True}),
 ])
-def test_report_in_chromium(browser, demo_report: Path, name: str, context: dict) -> None:  # noqa: ANN001
+def test_report_in_chromium(browser, demo_report: Path, name: str, context: dict) -> None:
     url = demo_report.resolve().as_uri()
     page, requests, errors = _open(browser, url, **context)
     try:
@@ -81,7 +81,7 @@ def test_report_in_chromium(browser, demo_report: Path, name: str, context: dict
         page.context.close()
 
 
-def test_print_layout(browser, demo_report: Path) -> None:  # noqa: ANN001
+def test_print_layout(browser, demo_report: Path) -> None:
     """Print media at an A4 page's printable width (210 mm less 2 x 12 mm margins = 703 px): no navy band,
     and everything fits the paper's width. Saved as a screenshot to look at."""
     page, requests, errors = _open(browser, demo_report.resolve().as_uri(), viewport={"width": 703, "height": 1000})
@@ -105,7 +105,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 @pytest.mark.parametrize("name", ["fa", "ru"])
 @pytest.mark.parametrize(("device", "context"), [("desktop", {"viewport": {"width": 1280, "height": 900}}),
                                                  ("phone", PHONE)])
-def test_localised_report_in_chromium(browser, sales_reports: dict, name: str, device: str,  # noqa: ANN001
+def test_localised_report_in_chromium(browser, sales_reports: dict, name: str, device: str,
                                       context: dict) -> None:
     url = sales_reports[name].resolve().as_uri()
     page, requests, errors = _open(browser, url, **context)
@@ -163,7 +163,7 @@ STYLE = "([sel, prop]) => getComputedStyle(document.querySelector(sel))[prop]"
 
 @pytest.mark.parametrize(("device", "context"), [("desktop", {"viewport": {"width": 1280, "height": 900}}),
                                                  ("phone", PHONE)])
-def test_dark_mode(browser, sales_reports: dict, device: str, context: dict, tmp_path: Path) -> None:  # noqa: ANN001
+def test_dark_mode(browser, sales_reports: dict, device: str, context: dict, tmp_path: Path) -> None:
     """prefers-color-scheme: dark: a dark page, light text, dark cards and tables whose texts and status colours
     keep 4.5:1, the PNG charts on a white card. Screenshots in the test's tmp folder."""
     url = sales_reports["en"].resolve().as_uri()
@@ -194,7 +194,7 @@ def test_dark_mode(browser, sales_reports: dict, device: str, context: dict, tmp
         page.context.close()
 
 
-def test_chart_data_downloads_as_csv(browser, sales_reports: dict) -> None:  # noqa: ANN001
+def test_chart_data_downloads_as_csv(browser, sales_reports: dict) -> None:
     """The data: link downloads under the page's Content-Security-Policy (it governs loads, not downloads)."""
     import pandas as pd
 
@@ -213,7 +213,7 @@ def test_chart_data_downloads_as_csv(browser, sales_reports: dict) -> None:  # n
         page.context.close()
 
 
-def test_persian_print_layout(browser, sales_reports: dict) -> None:  # noqa: ANN001
+def test_persian_print_layout(browser, sales_reports: dict) -> None:
     """Print at A4's printable width: three cards to a row, the first on the right (the grid runs left to right
     in print for WeasyPrint's sake, filled from the right), no CSV link."""
     url = sales_reports["fa"].resolve().as_uri()
@@ -232,7 +232,7 @@ def test_persian_print_layout(browser, sales_reports: dict) -> None:  # noqa: AN
 # --- safety: hostile names from the data, in the real report and the portal -------------------------------
 
 @pytest.mark.parametrize("which", ["company", "regional", "portal"])
-def test_hostile_pages_run_nothing_and_load_nothing(browser, hostile_batch: dict, which: str) -> None:  # noqa: ANN001
+def test_hostile_pages_run_nothing_and_load_nothing(browser, hostile_batch: dict, which: str) -> None:
     """The pages of conftest.hostile_batch (names carrying <script>, onerror=, onmouseover=): no dialog
     opens, no request leaves the file, no console error (a handler blocked by the CSP would log one),
     no script element or on* attribute in the live DOM, and the names are there as text."""

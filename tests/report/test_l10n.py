@@ -71,7 +71,7 @@ def _texts(report: dict[str, list[str]]) -> list[str]:
 
 # ----------------------------------------------------------------------------- amounts
 
-def test_persian_amounts_put_the_currency_after_the_number(company) -> None:  # noqa: ANN001
+def test_persian_amounts_put_the_currency_after_the_number(company) -> None:
     """"۱٫۳۱ میلیون دلار", never "دلار ۱٫۳۱ میلیون" (house_formats.py; it appeared 68 times in one report)."""
     texts = _texts(company["fa"])
     assert sum(t.count("میلیون دلار") + t.count("هزار دلار") for t in texts) >= 20
@@ -101,14 +101,14 @@ def _sentence_starts(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_no_doubled_punctuation(company, locale: str) -> None:  # noqa: ANN001
+def test_no_doubled_punctuation(company, locale: str) -> None:
     """No ".." (a date's "г." before a full stop), "؛؛" or ", ," where two templates meet."""
     for part, texts in company[locale].items():
         for text in texts:
             assert not _DOUBLED.search(text), (part, text)
 
 
-def test_no_russian_sentence_starts_in_lowercase(company) -> None:  # noqa: ANN001
+def test_no_russian_sentence_starts_in_lowercase(company) -> None:
     """"октябрь 2026: план…" started a sentence with a month name, which Russian writes in lowercase."""
     for part, texts in company["ru"].items():
         if part == "reasons":  # "нет значения за …": a fragment in a table cell, as "no value for …" in English
@@ -245,7 +245,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[s
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_the_notebook_reads_naturally(executed, locale: str) -> None:  # noqa: ANN001
+def test_the_notebook_reads_naturally(executed, locale: str) -> None:
     texts = executed[locale]
     assert sum(kind == "alt" for kind, _t in texts) >= 6 and sum(kind == "paragraph" for kind, _t in texts) >= 4
     for kind, text in texts:

@@ -40,7 +40,7 @@ def _found(expected: str, text: str) -> bool:
     return all(w in text or w[::-1] in text for w in expected.translate(invisible).split())
 
 
-def _runs(page) -> list[tuple[float, float, str]]:  # noqa: ANN001
+def _runs(page) -> list[tuple[float, float, str]]:
     """(x, y, text) of each text run on a pypdf page, in points from the bottom-left corner."""
     runs = []
 
