@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kpitools.runner.fork_server import fast_start, ipykernel_args, not_forkable
+from kpitools.runner.fork_server import fast_start, ipykernel_args, not_forkable, server_environment
 
 
 def test_this_interpreters_ipykernel_is_forkable_with_or_without_interpreter_flags() -> None:
@@ -69,3 +69,10 @@ def test_fast_start_with_a_fresh_machines_kernelspec(tmp_path: Path, monkeypatch
     assert not ok and "/opt/python3.9/bin/python3" in why
     monkeypatch.setenv("KPITOOLS_FORK_KERNELS", "0")
     assert fast_start("fresh") == (False, "KPITOOLS_FORK_KERNELS=0")
+
+
+def test_the_fork_servers_blas_gets_one_thread_unless_the_batch_says_otherwise() -> None:
+    env = server_environment({"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert server_environment({"PATH": "/bin", var: "4"}) == {"PATH": "/bin", var: "4"}
