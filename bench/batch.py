@@ -165,7 +165,7 @@ def run(cmd: list[str], cwd: Path) -> None:
         sys.exit(f"{' '.join(cmd[:3])}... failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
-def timed(fn) -> dict[str, float]:  # noqa: ANN001
+def timed(fn) -> dict[str, float]:
     """Wall time, CPU time of every child process (robust to a busy machine), and the
     load average before and after (other work on the machine slows the wall time)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -204,7 +204,7 @@ def _blank(text: str, data_value: str, cache: str) -> str:
     return re.sub(r"<Figure size [^>]*>|at 0x[0-9a-f]+", "", text)
 
 
-def report(args, label: str, results: dict[str, dict[str, Any]], smaller: dict[str, Any],  # noqa: ANN001
+def report(args, label: str, results: dict[str, dict[str, Any]], smaller: dict[str, Any],
            marginal: float) -> None:
     lines = [
         "# Batch benchmark: `kpitools run` vs the naive loop",

@@ -11,11 +11,11 @@ from kpitools.report.prime import SHARED_COMPUTES, install, shared_results
 
 
 @pytest.fixture(scope="module")
-def ds():  # noqa: ANN201
+def ds():
     return sample()
 
 
-def _results(ds, params: dict) -> list[pd.DataFrame]:  # noqa: ANN001
+def _results(ds, params: dict) -> list[pd.DataFrame]:
     filters = {k: v for k, v in params.items() if k in ("region", "team", "rep")}
     s = sections.scope(ds, params["period"], filters, prefetch=True)
     return [sections.cards(s), s.compare(list(s.prefetch)),
@@ -32,7 +32,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
             assert value == b.attrs[key], key
 
 
-def test_shared_results_equal_each_scopes_own(ds, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_shared_results_equal_each_scopes_own(ds, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scope_module, "_SCOPES", [])
     runs = [{"data": ds, "period": p, "region": r} for r in ("EMEA", "APAC", "LATAM")
             for p in ("last_complete_month", "last_complete_month-7")]
@@ -51,6 +51,6 @@ def test_shared_results_equal_each_scopes_own(ds, monkeypatch: pytest.MonkeyPatc
             _same(a, b)
 
 
-def test_nothing_shared_for_bad_parameters(ds) -> None:  # noqa: ANN001
+def test_nothing_shared_for_bad_parameters(ds) -> None:
     assert shared_results([{"data": ds, "period": "2024-13", "region": "EMEA"}]) == []
     assert shared_results([{"data": ds, "period": "", "region": "EMEA", "team": "EMEA North"}]) == []

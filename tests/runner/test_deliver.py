@@ -43,13 +43,13 @@ class Store:
         self.refuse, self.refuse_all = refuse, refuse_all
         self.messages: list[tuple[list[str], EmailMessage]] = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         if self.refuse_all:
             return "550 5.7.1 not accepting mail today"
         self.messages.append((list(envelope.rcpt_tos),
@@ -65,7 +65,7 @@ class Store:
         return out
 
 
-def _login(server, session, envelope, mechanism, data) -> AuthResult:  # noqa: ANN001
+def _login(server, session, envelope, mechanism, data) -> AuthResult:
     ok = isinstance(data, LoginPassword) and data.login == b"reports" and data.password == PASSWORD.encode()
     return AuthResult(success=ok, handled=False)  # not handled: the server answers 535 itself
 

@@ -98,7 +98,7 @@ def processes_of(folder: Path, timeout: float = 15) -> list[str]:
         time.sleep(0.2)
 
 
-def in_folder(folder: Path, fn, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN201
+def in_folder(folder: Path, fn, *args, **kw):
     cwd = os.getcwd()
     os.chdir(folder)
     try:
@@ -107,13 +107,13 @@ def in_folder(folder: Path, fn, *args, **kw):  # noqa: ANN001, ANN002, ANN003, A
         os.chdir(cwd)
 
 
-def batch(folder: Path, **options) -> int:  # noqa: ANN003
+def batch(folder: Path, **options) -> int:
     """run_batch in `folder` (relative output paths), local executor with 2 workers unless told."""
     options = {"executor": "local", "workers": 2, "progress": False, **options}
     return in_folder(folder, run_batch, folder / "spec.yml", **options)
 
 
-def kpitools_run(folder: Path, *args: str, **popen) -> subprocess.Popen:  # noqa: ANN003
+def kpitools_run(folder: Path, *args: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([*KPITOOLS, "run", "spec.yml", "--workers", "2", *args], cwd=folder, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 

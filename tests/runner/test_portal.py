@@ -147,7 +147,7 @@ def test_the_history_starts_from_an_earlier_manifest_and_grows(tmp_path: Path) -
     assert series(stored, "EMEA", "revenue", "2026-01", points=2) == [("2025-12", 2.0), ("2026-01", 3.5)]
 
 
-def test_a_second_batch_extends_the_sparklines(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_second_batch_extends_the_sparklines(tmp_path: Path, monkeypatch) -> None:
     import datetime as dt
     import json
 

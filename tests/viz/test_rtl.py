@@ -17,12 +17,12 @@ from kpitools.viz.charts import RLM
 SEEN_INITIAL = 0xFEB3  # ARABIC LETTER SEEN INITIAL FORM: "س" at the start of a joined word
 
 
-def _texts(fig) -> list[str]:  # noqa: ANN001
+def _texts(fig) -> list[str]:
     fig.canvas.draw()  # tick labels are made at draw time
     return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
 
 
-def _png_warnings(fig) -> list[str]:  # noqa: ANN001
+def _png_warnings(fig) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         viz.figure_to_png(fig)
