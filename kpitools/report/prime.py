@@ -26,7 +26,7 @@ import pandas as pd
 from .. import i18n
 from ..kpis.compare import compare as _compare
 from ..kpis.compute import compute as _compute
-from .scope import FILTERS, Scope, _as_list, _clean_filters, _key, reserve, scope
+from .scope import FILTERS, Scope, _as_list, _clean_filters, compare_key, compute_key, reserve, scope
 from .sections.recurring import _MOVEMENTS
 
 Shared = list[dict[str, Any]]  # one entry per scope: its scope() arguments and its cache entries
@@ -94,7 +94,7 @@ def _group(dim: str, members: list[dict[str, Any]]) -> Shared:
     if dim not in got.columns:
         return []
     skipped = got.attrs.get("skipped", {})
-    base = ("compare", _key(None), _key([]))  # Scope.compare's key for compare(kpis) without by or options
+    base = compare_key(None, {})  # Scope.compare's key for compare(kpis) without by or options
     out = []
     values = got[dim].astype(object)
     family = got["kpi"].str.partition(".")[0]
@@ -132,7 +132,7 @@ def _share_compute(dim: str, scopes: list[Scope], out: Shared, kpis: Any, by: st
         return  # what to say about a skipped KPI is the scope's own pass's business
     values = got[dim].astype(object)
     notes = got.attrs.get("notes")
-    key = ("compute", _key(kpis), _key(by), _key(when), _key([]))
+    key = compute_key(kpis, by, when, {})
     for s, entry in zip(scopes, out):
         rows = got[values == s.filters[dim]].drop(columns=dim).reset_index(drop=True)
         for col in rows.columns:

@@ -277,7 +277,7 @@ class Scope:
         """kpitools.compute on the scope's dataset at its frequency (period "same": the scope's period);
         cached."""
         period = self.period if isinstance(period, str) and period == "same" else period
-        key = ("compute", _key(kpis), _key(by), _key(period), _key(sorted(options.items())))
+        key = compute_key(kpis, by, period, options)
         if key not in self._cache:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -289,7 +289,7 @@ class Scope:
         """kpitools.compare on the scope's dataset for its period; cached per KPI, so sections asking for
         overlapping KPIs compute each once (and the missing ones in one call)."""
         kpis = list(dict.fromkeys(_as_list(kpis)))
-        base = ("compare", _key(by), _key(sorted(options.items())))
+        base = compare_key(by, options)
         missing = [k for k in kpis if base + (k,) not in self._cache]
         if missing and by is None and not options:  # one pass for every KPI the report will ask for
             missing += [k for k in self.prefetch if base + (k,) not in self._cache and k not in missing
@@ -352,6 +352,16 @@ def _as_list(x: Any) -> list[str]:
     if x is None:
         return []
     return [x] if isinstance(x, str) else list(x)
+
+
+def compute_key(kpis: Any, by: Any, period: Any, options: Mapping[str, Any]) -> tuple:
+    """The cache key of `Scope.compute(kpis, by, period, **options)` (period already resolved from "same")."""
+    return ("compute", _key(kpis), _key(by), _key(period), _key(sorted(options.items())))
+
+
+def compare_key(by: Any, options: Mapping[str, Any]) -> tuple:
+    """The cache key of `Scope.compare(..., by, **options)` without its KPI: one entry per KPI is `key + (kpi,)`."""
+    return ("compare", _key(by), _key(sorted(options.items())))
 
 
 def _key(x: Any) -> Any:
