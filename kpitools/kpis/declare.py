@@ -168,18 +168,16 @@ def simple(
             raise KeyError(f"this dataset has no {table} table")
         value = expr if expr is None or isinstance(expr, str) else "_value"
         mask = None if where is None else where(rows)
-        if end is not None:  # snapshot: a slim frame (the table's own columns, so their cached codes)
-            frame = pd.DataFrame({c: rows[c] for c in by}, index=rows.index, copy=False)
-            frame[time] = rows[time]
+        if end is not None:  # snapshot
+            frame = _slim(rows, by, time)
             frame["_end"] = _values(rows, end)
             if expr is not None:
                 value = "_value"
                 frame["_value"] = _values(rows, expr)
             return snapshot(ds, frame, time, "_end", freq, by, value, where=mask)
         frame = rows
-        if callable(expr):  # a slim frame sharing the table's columns (and their cached period and group codes)
-            frame = pd.DataFrame({c: rows[c] for c in by}, index=rows.index, copy=False)
-            frame[time] = rows[time]
+        if callable(expr):
+            frame = _slim(rows, by, time)
             frame["_value"] = expr(rows)
         how = cast(Agg, statistic or aggs[0])
         return flow(ds, frame, time, freq, by, value, agg=how, where=mask, note=note)
@@ -187,6 +185,14 @@ def simple(
     return declare("simple", id, measure, doc=doc, family=family, needs=needs or (table,), options=declared,
                    kind=kind, additive=additive, benchmark=benchmark, source=source, name=name, unit=unit,
                    direction=direction)
+
+
+def _slim(rows: pd.DataFrame, by: list[str], time: str) -> pd.DataFrame:
+    """The `by` and `time` columns of a table in a frame of their own, sharing the table's columns (and so
+    their cached period and group codes), for the computed columns a declaration adds."""
+    frame = pd.DataFrame({c: rows[c] for c in by}, index=rows.index, copy=False)
+    frame[time] = rows[time]
+    return frame
 
 
 def _values(rows: pd.DataFrame, expr: Expr) -> pd.Series:
