@@ -39,7 +39,7 @@ class Dataset:
 
     Dates are datetime64[ns], money float64, dimensions category, ids string.
     Only `deals` is required; other tables switch on the KPIs that need them.
-    Treat the tables as read-only: derived values such as `date_range` are cached.
+    Treat the tables as read-only: derived values such as `date_range` and `as_of` are cached.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -99,38 +99,33 @@ class Dataset:
         return replace(self, tables=tables)
 
     @cached_property
-    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-        """First and last event date over every table (data freshness); planned dates such as
-        deals.expected_close_at are not events and do not count.
-
-        Cached: a Dataset's tables are not modified in place (filter() returns a new one)."""
-        lows, highs = [], []
+    def _event_spans(self) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+        """(kind "date" or "month", first, last) of every event column with a value; planned dates such as
+        deals.expected_close_at are not events. Cached: a Dataset's tables are not modified in place
+        (filter() returns a new one)."""
+        spans: list[tuple[str, pd.Timestamp, pd.Timestamp]] = []
         for name, df in self.tables.items():
-            for col in TABLES[name].columns:
+            for col in TABLES[name].columns if name in TABLES else ():
                 if col.kind in ("date", "month") and not col.planned and col.name in df.columns:
                     found = _min_max(df[col.name])
                     if found is not None:
-                        lows.append(found[0])
-                        highs.append(found[1])
-        if not lows:
-            return None
-        return min(lows), max(highs)
+                        spans.append((col.kind, *found))
+        return spans
 
-    @cached_property
+    @property
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last event date over every table (a month column counts from its first day)."""
+        spans = self._event_spans
+        return (min(lo for _, lo, _ in spans), max(hi for _, _, hi in spans)) if spans else None
+
+    @property
     def as_of(self) -> pd.Timestamp | None:
         """The dataset's "as of" date, the one every layer shows (report headers, the runner's data
-        freshness, the last complete period): the latest event date over every date column (planned
-        dates such as deals.expected_close_at are left out), or the end of the latest month of a month
-        column (a billing row for October covers October), whichever is later. None without any date."""
-        dates: list[pd.Timestamp] = []
-        months: list[pd.Timestamp] = []
-        for name, df in self.tables.items():
-            for col in TABLES[name].columns if name in TABLES else ():
-                if col.name in df.columns and not col.planned and col.kind in ("date", "month"):
-                    found = _min_max(df[col.name])
-                    if found is not None:
-                        (dates if col.kind == "date" else months).append(found[1])
-        ends = [*dates, *((m + pd.offsets.MonthEnd(0)).normalize() for m in months)]
+        freshness, the last complete period): the latest event date over every date column, or the end
+        of the latest month of a month column (a billing row for October covers October), whichever is
+        later. None without any date."""
+        ends = [hi if kind == "date" else (hi + pd.offsets.MonthEnd(0)).normalize()
+                for kind, _, hi in self._event_spans]
         return max(ends) if ends else None
 
     def _overview(self) -> tuple[str, list[tuple[str, int, int]], str]:
